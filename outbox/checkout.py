@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import class_row
 
 from outbox import errors
@@ -27,7 +30,7 @@ from outbox.events import (
     order_messages,
 )
 from outbox.models import CartLine, OrderRequest, PlacedOrder, PurchaseType
-from outbox.publish import publish_many
+from outbox.publish import message_columns, message_ids
 from outbox.queries import query
 
 
@@ -39,18 +42,34 @@ def place_order(
     A retried checkout (same order number) returns the order already written, with
     ``replayed=True``, and publishes nothing new. ``publish=False`` exists to measure what the
     outbox adds to a checkout; a real storefront never turns it off.
+
+    Statements that do not depend on each other's results travel together in a pipeline, so a
+    checkout costs four round trips to the server whatever the size of the cart.
     """
     _check_cart(order)
     conn = psycopg_connection(conn_or_session)
-    conn.execute(query("savepoint"))
     try:
-        placed = _existing(conn, order.order_number) or _place(conn, order, publish)
+        with conn.pipeline():
+            conn.execute(query("savepoint"))
+            found = conn.execute(query("find_order"), {"order_number": order.order_number})
+        existing = found.fetchone()
+        if existing is not None:
+            conn.execute(query("release_savepoint"))
+            order_id, customer_id, total, ids = existing
+            return PlacedOrder(order_id, order.order_number, customer_id, total, tuple(ids), True)
+        return _place(conn, order, publish)
     except BaseException:
+        _undo(conn)
+        raise
+
+
+def _undo(conn: psycopg.Connection[Any]) -> None:
+    """Roll back to the savepoint; after a late failure it may already have been released."""
+    if conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    with suppress(psycopg.errors.InvalidSavepointSpecification), conn.pipeline():
         conn.execute(query("rollback_savepoint"))
         conn.execute(query("release_savepoint"))
-        raise
-    conn.execute(query("release_savepoint"))
-    return placed
 
 
 def _check_cart(order: OrderRequest) -> None:
@@ -71,58 +90,52 @@ def _check_cart(order: OrderRequest) -> None:
             raise errors.InvalidQuantityError(number, line.sku, line.quantity)
 
 
-def _existing(conn: psycopg.Connection[Any], order_number: str) -> PlacedOrder | None:
-    row = conn.execute(query("find_order"), {"order_number": order_number}).fetchone()
-    if row is None:
-        return None
-    order_id, customer_id, total, message_ids = row
-    return PlacedOrder(
-        order_id, order_number, customer_id, total, tuple(message_ids), replayed=True
-    )
-
-
 def _place(conn: psycopg.Connection[Any], order: OrderRequest, publish: bool) -> PlacedOrder:
     products = _products(conn, order)
     lines = [
         PricedLine(n, products[line.sku], line.quantity, line.unit_price, line.tax, None)
         for n, line in enumerate(order.lines, start=1)
     ]
-    _take_stock(conn, order.lines, lines)
-    lines = _take_seats(conn, order.lines, lines)
-    customer = _upsert_customer(conn, order)
+    stock, seats = _stock_request(lines), _seat_request(order.lines, lines)
+    with conn.pipeline():
+        taken_stock = conn.execute(query("take_stock"), stock) if stock else None
+        taken_seats = conn.execute(query("take_seats"), seats) if seats else None
+        customer_cursor = conn.cursor(row_factory=class_row(CustomerRow))
+        customer_cursor.execute(query("upsert_customer"), _customer_params(order))
+    if taken_stock is not None:
+        _check_stock(conn, lines, stock, {row[0] for row in taken_stock.fetchall()})
+    if taken_seats is not None:
+        sessions = {row[0]: SessionInfo(*row) for row in taken_seats.fetchall()}
+        lines = _with_sessions(conn, order.lines, lines, seats, sessions)
+    customer = customer_cursor.fetchone()
+    customer_cursor.close()
+    assert customer is not None  # an upsert always returns its row
+    return _write(conn, order, customer, lines, publish)
+
+
+def _write(
+    conn: psycopg.Connection[Any],
+    order: OrderRequest,
+    customer: CustomerRow,
+    lines: list[PricedLine],
+    publish: bool,
+) -> PlacedOrder:
     subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     tax = sum((line.tax for line in lines), Decimal("0"))
-    row = conn.execute(
-        query("insert_order"),
-        {
-            "order_number": order.order_number,
-            "customer_id": customer.id,
-            "currency": order.currency,
-            "subtotal": subtotal,
-            "tax": tax,
-            "total": subtotal + tax,
-            "payment_method": order.payment_method,
-            "placed_at": order.placed_at,
-            "correlation_id": order.correlation_id,
-        },
-    ).fetchone()
-    assert row is not None  # INSERT ... RETURNING always returns its row
-    order_id, placed_at = row
-    _insert_lines(conn, order_id, lines)
     facts = OrderFacts(
-        order.order_number,
-        order.currency,
-        subtotal,
-        tax,
-        subtotal + tax,
-        order.payment_method,
-        placed_at,
-        order.correlation_id,
-    )
-    message_ids = publish_many(conn, order_messages(facts, customer, lines)) if publish else []
-    return PlacedOrder(
-        order_id, order.order_number, customer.id, subtotal + tax, tuple(message_ids)
-    )
+        order.order_number, order.currency, subtotal, tax, subtotal + tax,
+        order.payment_method, order.placed_at or datetime.now(UTC), order.correlation_id,
+    )  # fmt: skip
+    columns = message_columns(order_messages(facts, customer, lines)) if publish else None
+    with conn.pipeline():
+        inserted_order = conn.execute(query("insert_order"), _order_params(facts, customer))
+        conn.execute(query("insert_lines"), _line_params(order.order_number, lines))
+        inserted = conn.execute(query("publish_many"), columns) if columns else None
+        conn.execute(query("release_savepoint"))
+    row = inserted_order.fetchone()
+    assert row is not None  # INSERT ... RETURNING always returns its row
+    ids = message_ids(conn, inserted.fetchall(), columns) if inserted and columns else []
+    return PlacedOrder(row[0], order.order_number, customer.id, facts.total, tuple(ids))
 
 
 def _products(conn: psycopg.Connection[Any], order: OrderRequest) -> dict[str, ProductRow]:
@@ -157,60 +170,63 @@ def _typed(row: ProductRow) -> ProductRow:
     return replace(row, purchase_type=PurchaseType(row.purchase_type))
 
 
-def _take_stock(
-    conn: psycopg.Connection[Any], cart: Sequence[CartLine], lines: Sequence[PricedLine]
-) -> None:
+def _stock_request(lines: Sequence[PricedLine]) -> dict[str, list[int]]:
+    """Units wanted per physical product, summed over lines, in id (lock) order."""
     wanted: Counter[int] = Counter()
     for line in lines:
         if line.product.purchase_type is PurchaseType.PHYSICAL:
             wanted[line.product.id] += line.quantity
-    if not wanted:
-        return
     ids = sorted(wanted)
-    params = {"product_ids": ids, "quantities": [wanted[i] for i in ids]}
-    taken = {row[0] for row in conn.execute(query("take_stock"), params)}
-    if len(taken) == len(ids):
+    return {"product_ids": ids, "quantities": [wanted[i] for i in ids]} if ids else {}
+
+
+def _check_stock(
+    conn: psycopg.Connection[Any],
+    lines: Sequence[PricedLine],
+    request: dict[str, list[int]],
+    taken: set[int],
+) -> None:
+    wanted = dict(zip(request["product_ids"], request["quantities"], strict=True))
+    if len(taken) == len(wanted):
         return
-    available = dict(conn.execute(query("stock_left"), {"product_ids": ids}).fetchall())
+    available = dict(conn.execute(query("stock_left"), request).fetchall())
     for line in lines:
-        if line.product.id in wanted and line.product.id not in taken:
+        product_id = line.product.id
+        if product_id in wanted and product_id not in taken:
             raise errors.OutOfStockError(
-                line.line_number,
-                line.product.sku,
-                wanted[line.product.id],
-                available.get(line.product.id, 0),
+                line.line_number, line.product.sku, wanted[product_id], available.get(product_id, 0)
             )
 
 
-def _take_seats(
-    conn: psycopg.Connection[Any], cart: Sequence[CartLine], lines: list[PricedLine]
-) -> list[PricedLine]:
+def _seat_request(cart: Sequence[CartLine], lines: Sequence[PricedLine]) -> dict[str, list[int]]:
+    """Seats wanted per (session, product), summed over lines, in session id (lock) order."""
     wanted: Counter[tuple[int, int]] = Counter()
     for line, item in zip(lines, cart, strict=True):
         if item.event_session_id is not None:
             wanted[(item.event_session_id, line.product.id)] += line.quantity
-    if not wanted:
-        return lines
     keys = sorted(wanted)
-    params = {
+    if not keys:
+        return {}
+    return {
         "session_ids": [k[0] for k in keys],
         "product_ids": [k[1] for k in keys],
         "seats": [wanted[k] for k in keys],
     }
-    sessions = {
-        row[0]: SessionInfo(*row) for row in conn.execute(query("take_seats"), params).fetchall()
-    }
-    if len(sessions) < len(keys):
-        _explain_seats(conn, cart, lines, wanted, sessions)
+
+
+def _with_sessions(
+    conn: psycopg.Connection[Any],
+    cart: Sequence[CartLine],
+    lines: list[PricedLine],
+    request: dict[str, list[int]],
+    sessions: dict[int, SessionInfo],
+) -> list[PricedLine]:
+    if len(sessions) < len(request["session_ids"]):
+        _explain_seats(conn, cart, lines, request, sessions)
     return [
-        PricedLine(
-            line.line_number,
-            line.product,
-            line.quantity,
-            line.unit_price,
-            line.tax,
-            sessions[item.event_session_id] if item.event_session_id is not None else None,
-        )
+        replace(line, session=sessions[item.event_session_id])
+        if item.event_session_id is not None
+        else line
         for line, item in zip(lines, cart, strict=True)
     ]
 
@@ -219,11 +235,11 @@ def _explain_seats(
     conn: psycopg.Connection[Any],
     cart: Sequence[CartLine],
     lines: Sequence[PricedLine],
-    wanted: Counter[tuple[int, int]],
+    request: dict[str, list[int]],
     taken: dict[int, SessionInfo],
 ) -> None:
-    ids = sorted({key[0] for key in wanted})
-    state = {row[0]: row[1:] for row in conn.execute(query("sessions_state"), {"session_ids": ids})}
+    wanted = dict(zip(request["session_ids"], request["seats"], strict=True))
+    state = {row[0]: row[1:] for row in conn.execute(query("sessions_state"), request)}
     for line, item in zip(lines, cart, strict=True):
         session_id = item.event_session_id
         if session_id is None or session_id in taken:
@@ -239,14 +255,14 @@ def _explain_seats(
                 line.line_number, sku, f"event session {session_id} belongs to another product"
             )
         raise errors.SeatsUnavailableError(
-            line.line_number, sku, session_id, wanted[(session_id, line.product.id)], left
+            line.line_number, sku, session_id, wanted[session_id], left
         )
     raise AssertionError("a seat allocation failed without a line to blame")  # pragma: no cover
 
 
-def _upsert_customer(conn: psycopg.Connection[Any], order: OrderRequest) -> CustomerRow:
+def _customer_params(order: OrderRequest) -> dict[str, Any]:
     customer = order.customer
-    params = {
+    return {
         "email": customer.email.strip(),
         "first_name": customer.first_name,
         "last_name": customer.last_name,
@@ -255,24 +271,29 @@ def _upsert_customer(conn: psycopg.Connection[Any], order: OrderRequest) -> Cust
         "marketing_consent": customer.marketing_consent,
         "is_guest": customer.guest,
     }
-    with conn.cursor(row_factory=class_row(CustomerRow)) as cursor:
-        row = cursor.execute(query("upsert_customer"), params).fetchone()
-    assert row is not None
-    return row
 
 
-def _insert_lines(
-    conn: psycopg.Connection[Any], order_id: int, lines: Sequence[PricedLine]
-) -> None:
-    conn.execute(
-        query("insert_lines"),
-        {
-            "order_id": order_id,
-            "line_numbers": [line.line_number for line in lines],
-            "product_ids": [line.product.id for line in lines],
-            "quantities": [line.quantity for line in lines],
-            "unit_prices": [line.unit_price for line in lines],
-            "taxes": [line.tax for line in lines],
-            "session_ids": [line.session.id if line.session else None for line in lines],
-        },
-    )
+def _order_params(facts: OrderFacts, customer: CustomerRow) -> dict[str, Any]:
+    return {
+        "order_number": facts.number,
+        "customer_id": customer.id,
+        "currency": facts.currency,
+        "subtotal": facts.subtotal,
+        "tax": facts.tax,
+        "total": facts.total,
+        "payment_method": facts.payment_method,
+        "placed_at": facts.placed_at,
+        "correlation_id": facts.correlation_id,
+    }
+
+
+def _line_params(order_number: str, lines: Sequence[PricedLine]) -> dict[str, Any]:
+    return {
+        "order_number": order_number,
+        "line_numbers": [line.line_number for line in lines],
+        "product_ids": [line.product.id for line in lines],
+        "quantities": [line.quantity for line in lines],
+        "unit_prices": [line.unit_price for line in lines],
+        "taxes": [line.tax for line in lines],
+        "session_ids": [line.session.id if line.session else None for line in lines],
+    }

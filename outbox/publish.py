@@ -45,9 +45,20 @@ def publish_many(conn: ConnectionLike, messages: Sequence[OutgoingMessage]) -> l
     if not messages:
         return []
     pg = psycopg_connection(conn)
+    columns = message_columns(messages)
     with _translate_errors():
-        rows = pg.execute(query("publish_many"), _columns(messages)).fetchall()
-    return [row[0] for row in rows]
+        inserted = pg.execute(query("publish_many"), columns).fetchall()
+        return message_ids(pg, inserted, columns)
+
+
+def message_ids(
+    conn: psycopg.Connection[Any], inserted: Sequence[tuple[Any, ...]], columns: dict[str, Any]
+) -> list[int]:
+    """Ids in input order, looking up the ones an earlier publish of the same key wrote."""
+    ids = _ids_by_key(inserted)
+    if len(ids) < len(columns["destinations"]):
+        ids.update(_ids_by_key(conn.execute(query("existing_messages"), columns).fetchall()))
+    return _in_order(ids, columns)
 
 
 async def publish_async(
@@ -72,19 +83,33 @@ async def publish_many_async(
     if not messages:
         return []
     require_transaction(conn)
+    columns = message_columns(messages)
     with _translate_errors():
-        cursor = await conn.execute(query("publish_many"), _columns(messages))
-        rows = await cursor.fetchall()
-    return [row[0] for row in rows]
+        cursor = await conn.execute(query("publish_many"), columns)
+        ids = _ids_by_key(await cursor.fetchall())
+        if len(ids) < len(messages):
+            cursor = await conn.execute(query("existing_messages"), columns)
+            ids.update(_ids_by_key(await cursor.fetchall()))
+    return _in_order(ids, columns)
 
 
-def _columns(messages: Sequence[OutgoingMessage]) -> dict[str, list[Any]]:
+def _ids_by_key(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
+    return {(destination, key): message_id for message_id, destination, key in rows}
+
+
+def _in_order(ids: dict[tuple[str, str], int], columns: dict[str, Any]) -> list[int]:
+    keys = zip(columns["destinations"], columns["idempotency_keys"], strict=True)
+    return [ids[key] for key in keys]
+
+
+def message_columns(messages: Sequence[OutgoingMessage]) -> dict[str, Any]:
+    """The parameters of ``publish_many``: one array per column, payloads as one JSON array."""
     for message in messages:
         _validate(message)
     return {
         "destinations": [m.destination for m in messages],
         "event_types": [m.event_type for m in messages],
-        "payloads": [Jsonb(dict(m.payload)) for m in messages],
+        "payloads": Jsonb([dict(m.payload) for m in messages]),
         "ordering_keys": [m.ordering_key for m in messages],
         "idempotency_keys": [m.idempotency_key or str(uuid.uuid4()) for m in messages],
         "correlation_ids": [m.correlation_id for m in messages],

@@ -76,5 +76,7 @@ def _janitor(
 
 def _exists(server: PgServer, name: str) -> bool:
     with psycopg.connect(server.url("postgres"), autocommit=True) as c:
-        return c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
-
+        return (
+            c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is not None
+        )

@@ -83,12 +83,13 @@ INSERT INTO commerce.orders
        (order_number, customer_id, currency, subtotal, tax, total, payment_method, placed_at,
         correlation_id)
 VALUES (%(order_number)s, %(customer_id)s, %(currency)s, %(subtotal)s, %(tax)s, %(total)s,
-        %(payment_method)s, coalesce(%(placed_at)s::timestamptz, now()), %(correlation_id)s)
+        %(payment_method)s, %(placed_at)s, %(correlation_id)s)
 RETURNING id, placed_at
 
 -- name: insert_lines :exec
+-- The order is found by number so this statement can share a round trip with insert_order.
 INSERT INTO commerce.order_lines
        (order_id, line_number, product_id, quantity, unit_price, tax, event_session_id)
-SELECT %(order_id)s, *
+SELECT (SELECT id FROM commerce.orders WHERE order_number = %(order_number)s), *
   FROM unnest(%(line_numbers)s::int[], %(product_ids)s::bigint[], %(quantities)s::int[],
               %(unit_prices)s::numeric[], %(taxes)s::numeric[], %(session_ids)s::bigint[])

@@ -53,7 +53,9 @@ def test_place_order_all_four_types_publishes_what_the_order_implies(
     placed = place_order(conn, order)
     conn.commit()
 
-    assert placed.total == Decimal("60.00") + Decimal("6.00") + Decimal("10000.00") + Decimal("150.00")
+    assert placed.total == Decimal("60.00") + Decimal("6.00") + Decimal("10000.00") + Decimal(
+        "150.00"
+    )
     messages = conn.execute(
         "SELECT id, destination, event_type, ordering_key, idempotency_key, payload "
         "FROM outbox.messages ORDER BY id"
@@ -67,21 +69,30 @@ def test_place_order_all_four_types_publishes_what_the_order_implies(
     ]
     placed_payload = messages[0][5]
     assert placed_payload["order"]["total"] == "10216.00"
-    assert [ln["line_id"] for ln in placed_payload["lines"]] == ["SO-1-1", "SO-1-2", "SO-1-3", "SO-1-4"]
+    assert [ln["line_id"] for ln in placed_payload["lines"]] == [
+        "SO-1-1",
+        "SO-1-2",
+        "SO-1-3",
+        "SO-1-4",
+    ]
     enrollment = messages[1][5]
     assert (enrollment["course_id"], enrollment["seats"]) == (1002, 25)
     assert enrollment["organisation"] == "Analytical Clinic"
     assert enrollment["expiry_date"] is not None
     assert messages[1][3] == f"enrollment:{enrollment['customer']['id']}:1002"
     assert (messages[2][5]["paid"], messages[3][5]["paid"]) == (True, False)
-    stock = conn.execute("SELECT stock FROM commerce.products WHERE id = %s", (book["id"],)).fetchone()
+    stock = conn.execute(
+        "SELECT stock FROM commerce.products WHERE id = %s", (book["id"],)
+    ).fetchone()
     seats = conn.execute(
         "SELECT seats_taken FROM commerce.event_sessions WHERE id = %s", (paid_session,)
     ).fetchone()
     assert (stock, seats) == ((3,), (1,))
 
 
-def test_place_order_free_event_only_registers_with_zero_total(conn: psycopg.Connection[Any]) -> None:
+def test_place_order_free_event_only_registers_with_zero_total(
+    conn: psycopg.Connection[Any],
+) -> None:
     webinar = product_factory(conn, "free_event")
     session = session_factory(conn, webinar["id"])
     placed = place_order(
@@ -123,7 +134,9 @@ def test_place_order_unknown_sku_names_the_line(conn: psycopg.Connection[Any]) -
 
 
 @pytest.mark.parametrize("quantity", [0, -3])
-def test_place_order_quantity_below_one_is_refused(conn: psycopg.Connection[Any], quantity: int) -> None:
+def test_place_order_quantity_below_one_is_refused(
+    conn: psycopg.Connection[Any], quantity: int
+) -> None:
     book = product_factory(conn)
     _refused(conn, order_factory(line(book, quantity)), errors.InvalidQuantityError, "at least 1")
 
@@ -148,20 +161,29 @@ def test_place_order_same_sku_on_two_lines_counts_both(conn: psycopg.Connection[
     _refused(conn, order_factory(line(book, 2), line(book, 2)), errors.OutOfStockError, "4 wanted")
 
 
-def test_place_order_session_without_enough_seats_writes_nothing(conn: psycopg.Connection[Any]) -> None:
+def test_place_order_session_without_enough_seats_writes_nothing(
+    conn: psycopg.Connection[Any],
+) -> None:
     book = product_factory(conn, stock=10)
     workshop = product_factory(conn, "paid_event", price="150.00")
     session = session_factory(conn, workshop["id"], capacity=2)
     order = order_factory(line(book, 1), line(workshop, 3, event_session_id=session))
     _refused(conn, order, errors.SeatsUnavailableError, "has 2 seat\\(s\\) left, 3 wanted")
-    assert conn.execute("SELECT stock FROM commerce.products WHERE id = %s", (book["id"],)).fetchone() == (10,)
+    assert conn.execute(
+        "SELECT stock FROM commerce.products WHERE id = %s", (book["id"],)
+    ).fetchone() == (10,)
 
 
 def test_place_order_event_line_needs_its_own_session(conn: psycopg.Connection[Any]) -> None:
     workshop = product_factory(conn, "paid_event", price="150.00")
     other = product_factory(conn, "free_event")
     other_session = session_factory(conn, other["id"])
-    _refused(conn, order_factory(line(workshop, 1)), errors.InvalidSessionError, "needs an event_session_id")
+    _refused(
+        conn,
+        order_factory(line(workshop, 1)),
+        errors.InvalidSessionError,
+        "needs an event_session_id",
+    )
     _refused(
         conn,
         order_factory(line(workshop, 1, event_session_id=other_session)),
@@ -185,7 +207,9 @@ def test_place_order_empty_cart_and_bad_customer_are_refused(conn: psycopg.Conne
     _refused(conn, no_name, errors.InvalidCustomerError, "last_name is empty")
 
 
-def test_place_order_matches_customer_email_case_insensitively(conn: psycopg.Connection[Any]) -> None:
+def test_place_order_matches_customer_email_case_insensitively(
+    conn: psycopg.Connection[Any],
+) -> None:
     book = product_factory(conn)
     guest = customer_factory(email="Guest@Example.org", guest=True)
     first = place_order(conn, order_factory(line(book), customer=guest))
@@ -223,7 +247,10 @@ def test_place_order_fifty_concurrent_checkouts_never_oversell(db_url: str) -> N
         with psycopg.connect(db_url) as conn:
             start.wait()
             try:
-                place_order(conn, order_factory(line(workshop, 1, event_session_id=session), number=f"R-{n}"))
+                place_order(
+                    conn,
+                    order_factory(line(workshop, 1, event_session_id=session), number=f"R-{n}"),
+                )
                 conn.commit()
                 outcomes.append("ok")
             except errors.SeatsUnavailableError:

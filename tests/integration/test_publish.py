@@ -58,7 +58,9 @@ def test_publish_python_repeated_idempotency_key_returns_first_id(db_url: str) -
     assert _count(db_url) == 2
 
 
-def test_publish_sql_repeated_idempotency_key_returns_first_id(conn: psycopg.Connection[Any]) -> None:
+def test_publish_sql_repeated_idempotency_key_returns_first_id(
+    conn: psycopg.Connection[Any],
+) -> None:
     call = "SELECT outbox.publish('salesforce', 'order.placed', %s, 'order:1', 'order.placed:1')"
     first = conn.execute(call, (Jsonb({"a": 1}),)).fetchone()
     again = conn.execute(call, (Jsonb({"a": 2}),)).fetchone()
@@ -71,7 +73,8 @@ def test_publish_sql_defaults_fill_optional_arguments(conn: psycopg.Connection[A
     row = conn.execute("SELECT outbox.publish('webhook', 'ping', '{}')").fetchone()
     assert row is not None
     stored = conn.execute(
-        "SELECT ordering_key, correlation_id, length(idempotency_key) FROM outbox.messages WHERE id = %s",
+        "SELECT ordering_key, correlation_id, length(idempotency_key) "
+        "FROM outbox.messages WHERE id = %s",
         (row[0],),
     ).fetchone()
     assert stored == (None, None, 36)
@@ -96,7 +99,7 @@ def test_publish_sql_rejects_bad_input_and_aborts_transaction(
 
 
 def test_publish_python_unknown_destination_names_the_fix(conn: psycopg.Connection[Any]) -> None:
-    with pytest.raises(InvalidMessageError, match="register it in outbox.destinations"):
+    with pytest.raises(InvalidMessageError, match=r"register it in outbox\.destinations"):
         outbox.publish(conn, "nowhere", "x", {})
 
 
@@ -146,7 +149,9 @@ def test_publish_sqlalchemy_session_commits_with_the_session(db_url: str) -> Non
         assert _count(db_url) == 0
         with Session(engine) as session, session.begin():
             message_id = outbox.publish(session, "salesforce", "x", {"a": 1}, idempotency_key="s-1")
-            assert outbox.publish(session, "salesforce", "x", {}, idempotency_key="s-1") == message_id
+            assert (
+                outbox.publish(session, "salesforce", "x", {}, idempotency_key="s-1") == message_id
+            )
     finally:
         engine.dispose()
     assert _count(db_url) == 1

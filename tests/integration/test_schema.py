@@ -89,5 +89,20 @@ def test_notify_is_statement_level(db_url: str) -> None:
 def test_messages_reject_non_object_payload(conn: psycopg.Connection[Any]) -> None:
     with pytest.raises(psycopg.errors.CheckViolation):
         conn.execute(
-            "INSERT INTO outbox.messages (destination, event_type, payload) VALUES ('null', 'x', '[]')"
+            "INSERT INTO outbox.messages (destination, event_type, payload) "
+            "VALUES ('null', 'x', '[]')"
         )
+
+
+def test_messages_reject_unknown_destination_on_plain_insert(conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match='unknown destination "nowhere"'):
+        conn.execute(
+            "INSERT INTO outbox.messages (destination, event_type, payload) "
+            "VALUES ('null', 'x', '{}'), ('nowhere', 'x', '{}')"
+        )
+
+
+def test_destination_with_messages_cannot_be_deleted(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SELECT outbox.publish('webhook', 'x', '{}')")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="still has messages"):
+        conn.execute("DELETE FROM outbox.destinations WHERE name = 'webhook'")

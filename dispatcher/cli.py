@@ -1,0 +1,139 @@
+"""The ``outbox`` command line: a thin layer over the library and the daemon."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatcher import database, demo
+from outbox import migrate as schema
+
+app = typer.Typer(
+    help="A transactional outbox on PostgreSQL: storefront → Salesforce and Thinkific.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="The database in use: its URL, and the embedded server's lifetime.")
+app.add_typer(db_app, name="db")
+console = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar=database.DATABASE_URL_ENV,
+        help="PostgreSQL URL. Without it an embedded server is started in --data-dir.",
+        show_default=False,
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar=database.DATA_DIR_ENV,
+        help="Folder of the embedded server's data (default .outbox).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("migrate")
+def migrate_command(
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report; exit 1 when the database is behind.")
+    ] = False,
+) -> None:
+    """Create or upgrade the commerce and outbox schemas (safe to run again)."""
+    db = database.resolve(database_url, folder=data_dir)
+    if check:
+        state = schema.state(db.url)
+        console.print(f"database at {state.current or 'nothing'}, code expects {state.head}")
+        raise typer.Exit(0 if state.up_to_date else 1)
+    state = schema.upgrade(db.url)
+    console.print(f"[green]database is at revision {state.current}[/green] ({_where(db)})")
+
+
+@db_app.command("url")
+def db_url(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Print the database URL in use (the embedded server keeps running for psql)."""
+    db = database.resolve(database_url, folder=data_dir, keep_running=True)
+    typer.echo(db.url)
+
+
+@db_app.command("start")
+def db_start(data_dir: DataDir = None) -> None:
+    """Start the embedded server and keep it running until `outbox db stop`."""
+    db = database.resolve(None, folder=data_dir, keep_running=True)
+    console.print(f"embedded PostgreSQL running: {db.url}")
+
+
+@db_app.command("stop")
+def db_stop(data_dir: DataDir = None) -> None:
+    """Stop an embedded server left running by `outbox db start` or `outbox db url`."""
+    stopped = database.stop_embedded(database.data_dir(data_dir))
+    console.print("embedded PostgreSQL stopped" if stopped else "no embedded server was running")
+
+
+@app.command("demo")
+def demo_command(
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    orders: Annotated[int, typer.Option(min=1, help="How many orders to place.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed, to repeat a run exactly.")] = 7,
+) -> None:
+    """Migrate, stock the demo catalog, place orders of all four purchase types, and show them."""
+    db = database.resolve(database_url, folder=data_dir)
+    schema.upgrade(db.url)
+    shop = demo.DemoShop(random.Random(seed))
+    with psycopg.connect(db.url) as conn:
+        demo.seed_catalog(conn)
+        catalog = demo.load_catalog(conn)
+        for n in range(1, orders + 1):
+            shop.place(conn, shop.order(n, catalog))
+        _print_outcomes(shop)
+        _print_outbox(conn, shop.prefix)
+    console.print(f"database: {db.url}")
+
+
+def _print_outcomes(shop: demo.DemoShop) -> None:
+    table = Table(title="Checkouts")
+    table.add_column("outcome")
+    table.add_column("orders", justify="right")
+    for outcome, count in sorted(shop.outcomes.items()):
+        table.add_row(outcome, str(count))
+    console.print(table)
+
+
+def _print_outbox(conn: psycopg.Connection[Any], prefix: str) -> None:
+    rows = conn.execute(
+        """
+        SELECT m.destination, m.event_type, m.status::text, count(*)
+          FROM outbox.messages m JOIN commerce.orders o ON o.correlation_id = m.correlation_id
+         WHERE o.order_number LIKE %s
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        """,
+        (f"{prefix}-%",),
+    ).fetchall()
+    table = Table(title="Outbox messages written by this run")
+    for column in ("destination", "event type", "status"):
+        table.add_column(column)
+    table.add_column("messages", justify="right")
+    for destination, event_type, status, count in rows:
+        table.add_row(destination, event_type, status, str(count))
+    console.print(table)
+
+
+def _where(db: database.Database) -> str:
+    return f"embedded server in {db.data_dir}" if db.embedded else "server from OUTBOX_DATABASE_URL"
+
+
+if __name__ == "__main__":
+    app()

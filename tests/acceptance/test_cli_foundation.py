@@ -1,0 +1,70 @@
+"""The ``outbox`` command as an operator runs it: a real process against a real server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from outbox import migrate
+
+
+def _outbox(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_migrate_check_fails_when_behind_then_passes(db_url: str, tmp_path: Path) -> None:
+    env = {"OUTBOX_DATABASE_URL": db_url}
+    migrate.downgrade(db_url, "base")
+    behind = _outbox("migrate", "--check", env=env, cwd=tmp_path)
+    assert behind.returncode == 1, behind.stderr
+    assert "database at nothing" in behind.stdout
+    done = _outbox("migrate", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "revision 0001" in done.stdout
+    assert _outbox("migrate", "--check", env=env, cwd=tmp_path).returncode == 0
+
+
+def test_cli_db_url_prints_the_configured_url(db_url: str, tmp_path: Path) -> None:
+    result = _outbox("db", "url", env={"OUTBOX_DATABASE_URL": db_url}, cwd=tmp_path)
+    assert result.stdout.strip() == db_url
+
+
+def test_cli_demo_places_orders_of_all_four_types(db_url: str, tmp_path: Path) -> None:
+    result = _outbox("demo", "--orders", "12", env={"OUTBOX_DATABASE_URL": db_url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(db_url) as conn:
+        kinds = conn.execute(
+            """
+            SELECT DISTINCT p.purchase_type::text FROM commerce.order_lines l
+              JOIN commerce.products p ON p.id = l.product_id ORDER BY 1
+            """
+        ).fetchall()
+        events = conn.execute(
+            "SELECT DISTINCT event_type FROM outbox.messages ORDER BY 1"
+        ).fetchall()
+    assert kinds == [("digital_license",), ("free_event",), ("paid_event",), ("physical",)]
+    assert events == [("enrollment.requested",), ("event.registered",), ("order.placed",)]
+
+
+def test_cli_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
+    env = {"OUTBOX_DATA_DIR": str(tmp_path / "data"), "OUTBOX_DATABASE_URL": ""}
+    first = _outbox("migrate", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
+    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()  # stopped on exit
+    url = _outbox("db", "url", env=env, cwd=tmp_path).stdout.strip()
+    with psycopg.connect(url) as conn:  # kept running for a DBA, data from the first run
+        assert conn.execute("SELECT count(*) FROM outbox.destinations").fetchone() == (4,)
+    assert "stopped" in _outbox("db", "stop", env=env, cwd=tmp_path).stdout
