@@ -1,0 +1,281 @@
+"""Compile a validated mapping file into closures, checking it against the declared schema.
+
+Every problem is collected, never raised on sight, so the operator sees the whole list (with
+lines) after one run of ``outbox mappings check``. Paths are only recorded here, per section;
+``events_check`` tests them against each event that lists the section.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dispatcher.mapping.compiled import SKIP, CompiledField
+from dispatcher.mapping.conditions import Predicate, build_predicate
+from dispatcher.mapping.document import Document, Loc
+from dispatcher.mapping.errors import ConfigIssue
+from dispatcher.mapping.model import Case, FieldSpec, MappingFile, Owner, Reference
+from dispatcher.mapping.paths import Getter, Scope, compile_path, event_path
+from dispatcher.mapping.schema import DeclaredSchema, FieldSchema, FieldType, ObjectSchema
+from dispatcher.mapping.transforms import (
+    MULTI_SOURCE,
+    Step,
+    StepBuildError,
+    StepContext,
+    TransformError,
+    ValueMap,
+    build_step,
+)
+from dispatcher.mapping.validate import Check, field_check
+
+Producer = Callable[[Scope], Any]
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """A fix that names the closest spellings, or all choices when none is close."""
+    choices = sorted(known)
+    close = difflib.get_close_matches(name, choices, n=3)
+    return f"did you mean {' or '.join(close)}?" if close else f"use one of: {', '.join(choices)}"
+
+
+@dataclass
+class SectionScope:
+    """The section being compiled: where its item lives and the paths it reads, per loc."""
+
+    loc: Loc
+    obj: ObjectSchema
+    for_each: str | None
+    item: str | None
+    paths: list[tuple[str, Loc]] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+
+    def read(self, path: str, loc: Loc) -> Getter:
+        self.paths.append((event_path(path, self.item, self.for_each), loc))
+        return compile_path(path, self.item)
+
+
+@dataclass
+class FieldCompiler:
+    """Compiles target fields of one mapping file; ``issues`` collects every problem."""
+
+    document: Document
+    mapping: MappingFile
+    schema: DeclaredSchema
+    value_maps: dict[str, ValueMap]
+    issues: list[ConfigIssue] = field(default_factory=list)
+
+    def issue(self, loc: Loc, message: str, fix: str) -> None:
+        self.issues.append(self.document.issue(loc, message, fix))
+
+    def target(self, section: SectionScope, name: str, loc: Loc) -> FieldSchema | None:
+        found = section.obj.fields.get(name)
+        if found is None:
+            self.issue(
+                loc,
+                f"{section.obj.name} has no field {name!r} in {self.schema.source}",
+                suggest(name, section.obj.fields),
+            )
+        elif not (found.createable or found.updateable):
+            self.issue(loc, f"{section.obj.name}.{name} is read-only", "remove the mapping")
+        return found
+
+    def compile(
+        self, section: SectionScope, name: str, spec: Case, loc: Loc, owner: Owner
+    ) -> CompiledField | None:
+        target = self.target(section, name, loc)
+        if target is None:
+            return None
+        ref = spec.ref if isinstance(spec, FieldSpec) else None
+        parent = self.parent(target, ref, loc) if ref is not None else None
+        written = parent if parent is not None else target
+        ctx = StepContext(written.length, self.value_maps)
+        cases = spec.cases if isinstance(spec, FieldSpec) and spec.cases else [spec]
+        compiled = [
+            self.case(section, case, loc if case is spec else (*loc, "cases", i), ctx)
+            for i, case in enumerate(cases)
+        ]
+        if ref is not None and parent is None:
+            return None
+        if any(c is None for c in compiled):
+            return None
+        outputs = self.picklist_outputs(section, target, [c[2] for c in compiled if c], loc)
+        key = target.relationship_name if ref is not None and target.relationship_name else name
+        relationship = ref.field if ref is not None else None
+        compute = field_compute(
+            [(c[0], c[1]) for c in compiled if c], field_check(written), relationship
+        )
+        return CompiledField(name, key, owner, compute, outputs)
+
+    def parent(self, target: FieldSchema, ref: Reference, loc: Loc) -> FieldSchema | None:
+        if target.type is not FieldType.REFERENCE or not target.relationship_name:
+            self.issue(
+                loc,
+                f"{target.name} is not a reference field",
+                "remove ref, or map a reference field",
+            )
+            return None
+        if ref.object not in target.reference_to:
+            self.issue(
+                (*loc, "ref", "object"),
+                f"{target.name} refers to {', '.join(target.reference_to)}, not {ref.object}",
+                suggest(ref.object, target.reference_to),
+            )
+            return None
+        parent = self.schema.objects.get(ref.object)
+        found = parent.fields.get(ref.field) if parent is not None else None
+        if found is None or not found.external_id:
+            self.issue(
+                (*loc, "ref", "field"),
+                f"{ref.object}.{ref.field} is not an external-ID field",
+                "refer to the parent by a field declared external_id: true",
+            )
+            return None
+        return found
+
+    def case(
+        self, section: SectionScope, case: Case, loc: Loc, ctx: StepContext
+    ) -> tuple[Predicate | None, Producer, frozenset[str] | None] | None:
+        source, outputs = self.source(section, case, loc)
+        steps, outputs = self.steps(section, case, loc, ctx, outputs)
+        when = [(c, (*loc, "when", i, "path")) for i, c in enumerate(case.when)]
+        for condition, where in when:
+            section.read(condition.path, where)
+        if source is None or steps is None:
+            return None
+        predicate = build_predicate(case.when, section.item)
+        produce = producer(source, case.default, steps)
+        return predicate, produce, outputs
+
+    def source(
+        self, section: SectionScope, case: Case, loc: Loc
+    ) -> tuple[Getter | None, frozenset[str] | None]:
+        origin = case.from_
+        if origin is None:
+            if "value" not in case.model_fields_set and "default" not in case.model_fields_set:
+                self.issue(loc, "the field has no source", "give from, value, default or cases")
+                return None, None
+            constant = case.value if "value" in case.model_fields_set else None
+            known = frozenset({constant}) if isinstance(constant, str) else None
+            return (lambda s: constant), known
+        if isinstance(origin, str):
+            return section.read(origin, (*loc, "from")), None
+        if not case.transforms or case.transforms[0].name not in MULTI_SOURCE:
+            self.issue(
+                (*loc, "from"),
+                "several sources need join or first as the first transform",
+                "add transforms: [join] or [first]",
+            )
+        getters = tuple(section.read(path, (*loc, "from", i)) for i, path in enumerate(origin))
+        return (lambda s: [get(s) for get in getters]), None
+
+    def steps(
+        self,
+        section: SectionScope,
+        case: Case,
+        loc: Loc,
+        ctx: StepContext,
+        outputs: frozenset[str] | None,
+    ) -> tuple[tuple[Step, ...] | None, frozenset[str] | None]:
+        steps: list[Step] = []
+        failed = False
+        for i, spec in enumerate(case.transforms):
+            try:
+                steps.append(build_step(spec.name, spec.arg, ctx))
+            except StepBuildError as exc:
+                self.issue((*loc, "transforms", i), str(exc), exc.fix)
+                failed = True
+                continue
+            outputs = self.step_outputs(section, spec.name, spec.arg, outputs)
+        return (None if failed else tuple(steps)), outputs
+
+    def step_outputs(
+        self, section: SectionScope, name: str, arg: Any, outputs: frozenset[str] | None
+    ) -> frozenset[str] | None:
+        if name == "lookup":
+            section.tables.add(str(arg))
+        if name != "map":
+            return outputs if name in ("trim", "truncate") else None
+        table = self.value_maps[str(arg)]
+        if table.locale is not None:
+            locale_from = self.mapping.value_maps[table.name].locale_from or ""
+            section.paths.append((locale_from, ("value_maps", table.name, "locale_from")))
+        return table.outputs()
+
+    def picklist_outputs(
+        self,
+        section: SectionScope,
+        target: FieldSchema,
+        known: Sequence[frozenset[str] | None],
+        loc: Loc,
+    ) -> frozenset[str]:
+        if target.type is not FieldType.PICKLIST:
+            return frozenset()
+        values = frozenset().union(*(k for k in known if k is not None))
+        if target.restricted:
+            for value in sorted(values - set(target.picklist)):
+                self.issue(
+                    loc,
+                    f"{value!r} is not a value of the restricted picklist "
+                    f"{section.obj.name}.{target.name}",
+                    f"use one of: {', '.join(target.picklist)}",
+                )
+        return values
+
+
+def producer(source: Getter, default: Any, steps: tuple[Step, ...]) -> Producer:
+    """The value pipeline of one case, unrolled for the common shapes."""
+    start = (
+        source if default is None else (lambda s: v if (v := source(s)) is not None else default)
+    )
+    if not steps:
+        return start
+    if len(steps) == 1:
+        (step,) = steps
+        return lambda s: step(start(s), s)
+
+    def run(scope: Scope) -> Any:
+        value = start(scope)
+        for step in steps:
+            value = step(value, scope)
+        return value
+
+    return run
+
+
+def field_compute(
+    cases: Sequence[tuple[Predicate | None, Producer]],
+    check: Check,
+    relationship: str | None,
+) -> Producer:
+    """Pick the first case that applies, check its value, wrap a parent reference as
+    ``{external_id_field: value}`` (the record puts it under the relationship name)."""
+    choices = tuple(cases)
+
+    def compute(scope: Scope) -> Any:
+        for when, produce in choices:
+            if when is None or when(scope):
+                value = produce(scope)
+                break
+        else:
+            return SKIP
+        problem = check(value)
+        if problem is not None:
+            raise TransformError(problem)
+        if relationship is None or value is None:
+            return value
+        return {relationship: value}
+
+    if len(choices) == 1 and choices[0][0] is None and relationship is None:
+        produce = choices[0][1]
+
+        def compute_plain(scope: Scope) -> Any:
+            value = produce(scope)
+            problem = check(value)
+            if problem is not None:
+                raise TransformError(problem)
+            return value
+
+        return compute_plain
+    return compute

@@ -1,0 +1,72 @@
+"""``when`` conditions and business rules, compiled to predicates at load.
+
+One operator vocabulary serves both: a condition tests a payload path and decides whether a
+section or field applies; a rule tests a mapped field and, when it fails, makes the message
+dead with the rule's ``problem`` text. Equality compares as value maps do (``true``, ``12``),
+so ``equals: true`` matches a JSON true; order comparisons are decimal, never float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dispatcher.mapping.model import Condition
+from dispatcher.mapping.paths import Scope, compile_path
+from dispatcher.mapping.transforms import value_key
+
+Test = Callable[[Any], bool]
+Predicate = Callable[[Scope], bool]
+
+
+def present(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _ordered(compare: Callable[[Decimal, Decimal], bool], operand: Decimal) -> Test:
+    def test(value: Any) -> bool:
+        number = _number(value)
+        return number is not None and number.is_finite() and compare(number, operand)
+
+    return test
+
+
+def build_test(operator: str, operand: Any) -> Test:
+    """The test for one operator of ``model._Test``; operands were validated by pydantic."""
+    if operator == "present":
+        wanted = bool(operand)
+        return lambda v: present(v) is wanted
+    if operator in ("equals", "not_equals"):
+        key, equal = value_key(operand), operator == "equals"
+        return lambda v: (v is not None and value_key(v) == key) is equal
+    if operator in ("in", "not_in"):
+        keys, inside = frozenset(value_key(o) for o in operand), operator == "in"
+        return lambda v: (v is not None and value_key(v) in keys) is inside
+    comparisons: dict[str, Callable[[Decimal, Decimal], bool]] = {
+        "gt": Decimal.__gt__,
+        "gte": Decimal.__ge__,
+        "lt": Decimal.__lt__,
+        "lte": Decimal.__le__,
+    }
+    return _ordered(comparisons[operator], operand)
+
+
+def build_predicate(conditions: Sequence[Condition], item_name: str | None) -> Predicate | None:
+    """All conditions must hold; None when there are none, so the hot path skips the call."""
+    if not conditions:
+        return None
+    pairs = tuple((compile_path(c.path, item_name), build_test(*c.operator())) for c in conditions)
+    if len(pairs) == 1:
+        ((get, test),) = pairs
+        return lambda s: test(get(s))
+    return lambda s: all(test(get(s)) for get, test in pairs)

@@ -1,0 +1,100 @@
+"""The paths each event type's payload provides (from docs/events.md).
+
+A mapping that reads ``customer.emial`` would otherwise produce a null on every message and
+nobody would notice until a report came out wrong; checking paths at load turns the typo into an
+error with a line number. A list is written ``lines[]``; its items' paths as ``lines[].sku``.
+Keep this in step with docs/events.md and ``outbox.events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+_CUSTOMER = {
+    "id": "string",
+    "email": "string",
+    "first_name": "string",
+    "last_name": "string",
+    "organisation": "string|null",
+    "locale": "string",
+    "marketing_consent": "boolean",
+    "guest": "boolean",
+}
+
+_ORDER = {
+    "number": "string",
+    "status": "string",
+    "currency": "string",
+    "subtotal": "money",
+    "tax": "money",
+    "total": "money",
+    "payment_method": "string|null",
+    "placed_at": "datetime",
+}
+
+_LINE = {
+    "line_id": "string",
+    "line_number": "int",
+    "sku": "string",
+    "product_name": "string",
+    "purchase_type": "string",
+    "quantity": "int",
+    "unit_price": "money",
+    "tax": "money",
+    "line_total": "money",
+    "salesforce_product2_id": "string|null",
+    "salesforce_pricebook_entry_id": "string|null",
+    "event_session_id": "int|null",
+    "thinkific_course_id": "int|null",
+}
+
+PAYLOADS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "order.placed": {"customer": _CUSTOMER, "order": _ORDER, "lines": [_LINE]},
+        "event.registered": {
+            "registration_id": "string",
+            "customer": _CUSTOMER,
+            "order_number": "string",
+            "paid": "boolean",
+            "amount": "money",
+            "currency": "string",
+            "seats": "int",
+            "session": {"id": "int", "name": "string", "starts_at": "datetime"},
+            "product": {"sku": "string", "name": "string", "purchase_type": "string"},
+        },
+        "enrollment.requested": {
+            "enrollment_id": "string",
+            "customer": _CUSTOMER,
+            "order_number": "string",
+            "course_id": "int",
+            "seats": "int",
+            "organisation": "string|null",
+            "product": {"sku": "string", "name": "string"},
+            "activated_at": "datetime",
+            "expiry_date": "datetime|null",
+        },
+    }
+)
+
+
+def payload_paths(event_type: str) -> frozenset[str] | None:
+    """Every path the event's payload provides, or None for an event type nobody publishes."""
+    shape = PAYLOADS.get(event_type)
+    if shape is None:
+        return None
+    return frozenset(_walk(shape, ""))
+
+
+def _walk(shape: Any, prefix: str) -> list[str]:
+    if isinstance(shape, dict):
+        paths = []
+        for key, inner in shape.items():
+            path = f"{prefix}.{key}" if prefix else key
+            paths.append(path)
+            paths.extend(_walk(inner, path))
+        return paths
+    if isinstance(shape, list):
+        return [f"{prefix}[]", *_walk(shape[0], f"{prefix}[]")]
+    return []

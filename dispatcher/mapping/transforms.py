@@ -1,0 +1,325 @@
+"""The transforms a mapping may name, each built once at load into a small closure.
+
+A step takes the value so far and the record's scope and returns the next value. Every step
+lets None through (absence is handled by ``default``, ``when`` and the required-field check),
+except those that read several sources (``join``, ``first``) and ``map`` (whose ``default`` covers
+null). A value a step cannot convert raises ``TransformError``; the field wraps it into a
+``MappingError`` naming the object and field, and the message goes to dead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dispatcher.mapping.paths import Getter, Scope
+
+Step = Callable[[Any, Scope], Any]
+
+
+class TransformError(ValueError):
+    """A value this step cannot turn into what the field needs; permanent for the message."""
+
+
+def value_key(value: Any) -> str:
+    """The text a value map or condition compares: ``true``/``false`` for booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueMap:
+    """A storefront-to-destination value table; ``by_locale`` holds full tables per locale."""
+
+    name: str
+    values: Mapping[str, str]
+    default: str | None
+    by_locale: Mapping[str, Mapping[str, str]]
+    locale: Getter | None
+
+    def outputs(self) -> frozenset[str]:
+        found = set(self.values.values())
+        for table in self.by_locale.values():
+            found.update(table.values())
+        if self.default is not None:
+            found.add(self.default)
+        return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What a step may need at build time: the target's declared length and the value maps."""
+
+    length: int | None
+    value_maps: Mapping[str, ValueMap]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TransformError(f"expected text, got {value!r}")
+    return value
+
+
+def to_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return value_key(value)
+    if isinstance(value, dict | list):
+        raise TransformError(f"expected a single value, got {value!r}")
+    return str(value)
+
+
+def to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TransformError(f"expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    number = to_decimal(value, None)
+    if number != number.to_integral_value():
+        raise TransformError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+def to_decimal(value: Any, scale: int | None) -> Decimal:
+    """Exact decimal money: more decimal places than ``scale`` is an error, never a rounding."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise TransformError(f"expected a decimal number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise TransformError(f"expected a decimal number, got {value!r}") from None
+    if not number.is_finite():
+        raise TransformError(f"expected a finite number, got {value!r}")
+    if scale is None:
+        return number
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > scale and number != round(number, scale):
+        raise TransformError(f"{value!r} has more than {scale} decimal places")
+    return number.quantize(Decimal(1).scaleb(-scale))
+
+
+_TRUE = frozenset({"true", "yes", "y", "1", "on"})
+_FALSE = frozenset({"false", "no", "n", "0", "off"})
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    key = value_key(value).strip().lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise TransformError(f"expected true or false, got {value!r}")
+
+
+def to_datetime(value: Any) -> str:
+    """ISO 8601 in UTC with milliseconds, the form both destinations parse without guessing."""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(_text(value))
+    except ValueError:
+        raise TransformError(f"expected an ISO 8601 date and time, got {value!r}") from None
+    if moment.tzinfo is None:
+        raise TransformError(f"{value!r} has no time zone; events carry UTC offsets")
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def to_date(value: Any) -> str:
+    """A calendar date; a date and time becomes its UTC date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    text = _text(value) if not isinstance(value, datetime) else None
+    if text is not None and len(text) == 10:
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise TransformError(f"expected an ISO 8601 date, got {value!r}") from None
+    return to_datetime(value)[:10]
+
+
+def split_name(full: str) -> tuple[str, str]:
+    """``"Ada King Lovelace"`` -> (``"Ada King"``, ``"Lovelace"``): the last word is the surname."""
+    words = full.split()
+    if not words:
+        return "", ""
+    return " ".join(words[:-1]), words[-1]
+
+
+def join_parts(parts: Any, separator: str) -> str | None:
+    if not isinstance(parts, list):
+        parts = [parts]
+    texts = [to_string(p).strip() for p in parts if p is not None and to_string(p).strip()]
+    return separator.join(texts) if texts else None
+
+
+def first_present(parts: Any) -> Any:
+    if not isinstance(parts, list):
+        return parts
+    for part in parts:
+        if part is not None and part != "":
+            return part
+    return None
+
+
+def map_value(table: ValueMap, value: Any, locale: Any) -> Any:
+    values = table.values
+    if locale is not None and table.by_locale:
+        key = str(locale).replace("-", "_")
+        found = table.by_locale.get(key) or table.by_locale.get(key.partition("_")[0])
+        values = found if found is not None else values
+    if value is None:
+        return table.default
+    mapped = values.get(value_key(value))
+    if mapped is None:
+        if table.default is not None:
+            return table.default
+        known = ", ".join(sorted(values))
+        raise TransformError(f"{value!r} is not in value map {table.name!r} (known: {known})")
+    return mapped
+
+
+class StepBuildError(ValueError):
+    """A transform named wrongly or given a wrong argument; becomes a load-time issue."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+def _plain(convert: Callable[[Any], Any]) -> Callable[[Any, StepContext], Step]:
+    def build(arg: Any, ctx: StepContext) -> Step:
+        _no_argument(arg)
+        return lambda v, s: None if v is None else convert(v)
+
+    return build
+
+
+def _no_argument(arg: Any) -> None:
+    if arg is not None:
+        raise StepBuildError(f"takes no argument, got {arg!r}", "write the name alone")
+
+
+def _count(arg: Any, what: str) -> int:
+    if isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
+        raise StepBuildError(f"needs {what} as a whole number >= 0, got {arg!r}", f"give {what}")
+    return arg
+
+
+def _word(arg: Any, what: str) -> str:
+    if not isinstance(arg, str):
+        raise StepBuildError(f"needs {what} as text, got {arg!r}", f"give {what}")
+    return arg
+
+
+def _truncate(arg: Any, ctx: StepContext) -> Step:
+    length = ctx.length if arg is None else _count(arg, "a length")
+    if length is None:
+        raise StepBuildError(
+            "truncate has no length: the target field declares none",
+            "give one ({truncate: 40}) or write to a field with a declared length",
+        )
+    return lambda v, s: None if v is None else _text(v)[:length]
+
+
+def _decimal(arg: Any, ctx: StepContext) -> Step:
+    scale = 2 if arg is None else _count(arg, "a scale")
+    return lambda v, s: None if v is None else to_decimal(v, scale)
+
+
+def _split_name(arg: Any, ctx: StepContext) -> Step:
+    if arg not in ("first", "last"):
+        raise StepBuildError(
+            f"split_name needs first or last, got {arg!r}", "write {split_name: first}"
+        )
+    index = 0 if arg == "first" else 1
+    return lambda v, s: None if v is None else split_name(_text(v))[index]
+
+
+def _join(arg: Any, ctx: StepContext) -> Step:
+    separator = " " if arg is None else _word(arg, "a separator")
+    return lambda v, s: join_parts(v, separator)
+
+
+def _first(arg: Any, ctx: StepContext) -> Step:
+    _no_argument(arg)
+    return lambda v, s: first_present(v)
+
+
+def _prefix(arg: Any, ctx: StepContext) -> Step:
+    text = _word(arg, "the prefix")
+    return lambda v, s: None if v is None else text + to_string(v)
+
+
+def _before(arg: Any, ctx: StepContext) -> Step:
+    separator = _word(arg, "a separator")
+    return lambda v, s: None if v is None else _text(v).partition(separator)[0]
+
+
+def _map(arg: Any, ctx: StepContext) -> Step:
+    name = _word(arg, "a value map name")
+    table = ctx.value_maps.get(name)
+    if table is None:
+        known = ", ".join(sorted(ctx.value_maps)) or "none declared"
+        raise StepBuildError(
+            f"unknown value map {name!r}", f"declare it under value_maps ({known})"
+        )
+    locale = table.locale
+    if locale is None:
+        return lambda v, s: map_value(table, v, None)
+    return lambda v, s: map_value(table, v, locale(s))
+
+
+def _lookup(arg: Any, ctx: StepContext) -> Step:
+    table = _word(arg, "a look-up table name")
+
+    def step(value: Any, scope: Scope) -> Any:
+        if value is None:
+            return None
+        if scope.lookup is None:
+            raise TransformError(f"no catalog look-up was given for table {table!r}")
+        found = scope.lookup(table, to_string(value))
+        if found is None:
+            raise TransformError(f"{value!r} is not in the catalog table {table!r}")
+        return found
+
+    return step
+
+
+TRANSFORMS: Mapping[str, Callable[[Any, StepContext], Step]] = {
+    "trim": _plain(lambda v: _text(v).strip()),
+    "upper": _plain(lambda v: _text(v).upper()),
+    "lower": _plain(lambda v: _text(v).lower()),
+    "title": _plain(lambda v: _text(v).title()),
+    "truncate": _truncate,
+    "string": _plain(to_string),
+    "int": _plain(to_int),
+    "decimal": _decimal,
+    "bool": _plain(to_bool),
+    "date": _plain(to_date),
+    "datetime": _plain(to_datetime),
+    "split_name": _split_name,
+    "join": _join,
+    "first": _first,
+    "prefix": _prefix,
+    "before": _before,
+    "map": _map,
+    "lookup": _lookup,
+}
+
+MULTI_SOURCE = frozenset({"join", "first"})
+"""Transforms that accept a list of sources (``from: [a, b]``); one must come first."""
+
+
+def build_step(name: str, arg: Any, ctx: StepContext) -> Step:
+    builder = TRANSFORMS.get(name)
+    if builder is None:
+        known = ", ".join(sorted(TRANSFORMS))
+        raise StepBuildError(f"unknown transform {name!r}", f"use one of: {known}")
+    try:
+        return builder(arg, ctx)
+    except StepBuildError as exc:
+        raise StepBuildError(f"{name}: {exc}", exc.fix) from None

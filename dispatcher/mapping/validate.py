@@ -1,0 +1,100 @@
+"""Checks every record passes before a write, built from the declared schema and the rules.
+
+The destination would refuse these records anyway, but only after an API call from a limited
+daily budget and with a less precise message. Failing here names the object, the field and the
+problem, and the caller sends the message to dead without spending a call. Field checks run in
+the field's own closure; record checks (required fields, business rules) once per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from dispatcher.mapping.conditions import Test, build_test
+from dispatcher.mapping.model import Rule
+from dispatcher.mapping.schema import NUMBER_TYPES, TEXT_TYPES, FieldSchema, FieldType
+
+Check = Callable[[Any], str | None]
+RecordCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
+
+_STRING_TYPES = TEXT_TYPES | {FieldType.PICKLIST, FieldType.MULTIPICKLIST, FieldType.ID}
+
+
+def field_check(field: FieldSchema) -> Check:
+    """The checks the declared field implies, fused into one function."""
+    if field.type in _STRING_TYPES or field.type is FieldType.REFERENCE:
+        return _text_check(field)
+    if field.type is FieldType.BOOLEAN:
+        return lambda v: None if v is None or isinstance(v, bool) else f"{v!r} is not true or false"
+    if field.type in NUMBER_TYPES:
+        return _number_check(field)
+    if field.type in (FieldType.DATE, FieldType.DATETIME):
+        kind = field.type.value
+        return lambda v: (
+            None
+            if v is None or isinstance(v, str)
+            else f"{v!r} is not a {kind}; add the {kind} transform"
+        )
+    return lambda v: None
+
+
+def _text_check(field: FieldSchema) -> Check:
+    length = field.length
+    allowed = frozenset(field.picklist) if field.restricted else None
+    choices = ", ".join(field.picklist)
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            return f"{value!r} is not text; add the string transform"
+        if length is not None and len(value) > length:
+            return f"is {len(value)} characters long; the field holds {length} (add truncate)"
+        if allowed is not None and value not in allowed:
+            return f"{value!r} is not an allowed value of the restricted picklist ({choices})"
+        return None
+
+    return check
+
+
+def _number_check(field: FieldSchema) -> Check:
+    whole = field.type is FieldType.INT
+    digits = None
+    if field.precision is not None:
+        digits = field.precision - (field.scale or 0)
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+            return f"{value!r} is not a number; add the decimal or int transform"
+        if whole and not isinstance(value, int):
+            return f"{value!r} is not a whole number; add the int transform"
+        if digits is not None and abs(value) >= 10**digits:
+            return f"{value} has more than {digits} digits before the decimal point"
+        return None
+
+    return check
+
+
+def record_check(
+    required: Sequence[tuple[str, str]], rules: Sequence[tuple[Rule, str]]
+) -> RecordCheck:
+    """``required`` pairs a target field with its body key; each rule comes with its body key."""
+    tests: tuple[tuple[str, str, Test, str], ...] = tuple(
+        (rule.field, key, build_test(*rule.operator()), rule.problem) for rule, key in rules
+    )
+    needed = tuple(required)
+
+    def check(fields: Mapping[str, Any]) -> tuple[str, str] | None:
+        for target, key in needed:
+            if fields.get(key) is None:
+                return target, "is required but the message has no value for it"
+        for target, key, test, problem in tests:
+            if not test(fields.get(key)):
+                return target, f"{problem} (value {fields.get(key)!r})"
+        return None
+
+    return check
