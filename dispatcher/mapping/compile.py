@@ -7,15 +7,14 @@ lines) after one run of ``outbox mappings check``. Paths are only recorded here,
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dispatcher.mapping.compiled import SKIP, CompiledField
 from dispatcher.mapping.conditions import Predicate, build_predicate
 from dispatcher.mapping.document import Document, Loc
-from dispatcher.mapping.errors import ConfigIssue
+from dispatcher.mapping.errors import ConfigIssue, suggest
 from dispatcher.mapping.model import Case, FieldSpec, MappingFile, Owner, Reference
 from dispatcher.mapping.paths import Getter, Scope, compile_path, event_path
 from dispatcher.mapping.schema import DeclaredSchema, FieldSchema, FieldType, ObjectSchema
@@ -31,13 +30,6 @@ from dispatcher.mapping.transforms import (
 from dispatcher.mapping.validate import Check, field_check
 
 Producer = Callable[[Scope], Any]
-
-
-def suggest(name: str, known: Iterable[str]) -> str:
-    """A fix that names the closest spellings, or all choices when none is close."""
-    choices = sorted(known)
-    close = difflib.get_close_matches(name, choices, n=3)
-    return f"did you mean {' or '.join(close)}?" if close else f"use one of: {', '.join(choices)}"
 
 
 @dataclass

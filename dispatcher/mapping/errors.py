@@ -9,7 +9,8 @@ instead of spending an API call on a write the destination would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -55,3 +56,10 @@ class MappingError(Exception):
         if field:
             where = f"{where}.{field}"
         super().__init__(f"{where}: {problem}")
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """The fix for a misspelt name: the closest known spellings, or every choice if none is."""
+    choices = sorted(known)
+    close = difflib.get_close_matches(name, choices, n=3)
+    return f"did you mean {' or '.join(close)}?" if close else f"use one of: {', '.join(choices)}"

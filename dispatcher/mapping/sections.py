@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from dispatcher.mapping.compile import FieldCompiler, SectionScope, suggest
+from dispatcher.mapping.compile import FieldCompiler, SectionScope
 from dispatcher.mapping.compiled import CompiledField, CompiledSection
 from dispatcher.mapping.conditions import build_predicate
+from dispatcher.mapping.errors import suggest
 from dispatcher.mapping.events import PAYLOADS, payload_paths
 from dispatcher.mapping.model import Owner, Rule, Section
 from dispatcher.mapping.paths import compile_path
@@ -177,7 +178,11 @@ def compile_events(
 def _paths(
     compiler: FieldCompiler, event_type: str, provided: frozenset[str], scope: SectionScope
 ) -> None:
+    """Report paths the event lacks; a wrong ``for_each`` once, not again for each item path."""
+    items = f"{scope.for_each}[]" if scope.for_each else None
     for path, loc in scope.paths:
+        if items is not None and items not in provided and path.startswith(f"{items}."):
+            continue
         if path not in provided:
             compiler.issue(
                 loc,

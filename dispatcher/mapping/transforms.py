@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from dispatcher.mapping.errors import suggest
 from dispatcher.mapping.paths import Getter, Scope
 
 Step = Callable[[Any, Scope], Any]
@@ -317,8 +318,7 @@ MULTI_SOURCE = frozenset({"join", "first"})
 def build_step(name: str, arg: Any, ctx: StepContext) -> Step:
     builder = TRANSFORMS.get(name)
     if builder is None:
-        known = ", ".join(sorted(TRANSFORMS))
-        raise StepBuildError(f"unknown transform {name!r}", f"use one of: {known}")
+        raise StepBuildError(f"unknown transform {name!r}", suggest(name, TRANSFORMS))
     try:
         return builder(arg, ctx)
     except StepBuildError as exc:
