@@ -125,8 +125,8 @@ def to_datetime(value: Any) -> str:
         raise TransformError(f"expected an ISO 8601 date and time, got {value!r}") from None
     if moment.tzinfo is None:
         raise TransformError(f"{value!r} has no time zone; events carry UTC offsets")
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
 
 
 def to_date(value: Any) -> str:
