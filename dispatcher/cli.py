@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dispatcher import database, demo
+from dispatcher import daemon, database, demo, logs
+from dispatcher.config import CONFIG_ENV
+from dispatcher.config import load as load_config
+from dispatcher.errors import ConfigError
 from outbox import migrate as schema
 
 app = typer.Typer(
@@ -59,6 +63,31 @@ def migrate_command(
         raise typer.Exit(0 if state.up_to_date else 1)
     state = schema.upgrade(db.url)
     console.print(f"[green]database is at revision {state.current}[/green] ({_where(db)})")
+
+
+@app.command("run")
+def run_command(
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", envvar=CONFIG_ENV, help="YAML configuration file.", show_default=False
+        ),
+    ] = None,
+    migrate: Annotated[bool, typer.Option(help="Migrate the database before starting.")] = True,
+) -> None:
+    """Run the dispatcher daemon until SIGTERM or SIGINT."""
+    logs.configure()
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    db = database.resolve(database_url, folder=data_dir)
+    if migrate:
+        schema.upgrade(db.url)
+    asyncio.run(daemon.run(settings, db.url))
 
 
 @db_app.command("url")

@@ -1,0 +1,91 @@
+"""The composition root: the only place that builds pools, HTTP clients, workers and signals.
+
+``outbox run`` calls ``run``. SIGTERM or SIGINT stops claiming and lets batches in flight finish
+within the grace period, handing back the leases of anything cut short; a second signal exits at
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import uuid
+from typing import Any
+
+import httpx
+import structlog
+from psycopg_pool import AsyncConnectionPool
+
+from dispatcher.config import Config, DestinationConfig, secret_headers
+from dispatcher.destinations.base import Destination
+from dispatcher.destinations.null import NullDestination
+from dispatcher.destinations.webhook import WebhookDestination
+from dispatcher.listener import Listener
+from dispatcher.worker import DestinationWorker
+
+
+def new_worker_id() -> str:
+    """Unique per process start, so a restarted worker never mistakes old leases for its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def build_destination(
+    name: str, config: DestinationConfig, client: httpx.AsyncClient
+) -> Destination:
+    if config.type == "null":
+        return NullDestination(name, max_batch=config.batch_size)
+    assert config.url is not None  # checked when the configuration was loaded
+    return WebhookDestination(
+        client, config.url, name=name, max_batch=config.batch_size, headers=secret_headers(config)
+    )
+
+
+async def run(config: Config, database_url: str, *, stopping: asyncio.Event | None = None) -> None:
+    log = structlog.get_logger("dispatcher")
+    stopping = stopping or asyncio.Event()
+    worker_id = new_worker_id()
+    enabled = {name: d for name, d in config.destinations.items() if d.enabled}
+    pool_size = config.dispatcher.pool_size or sum(d.concurrency for d in enabled.values()) + 2
+    _install_signals(stopping, log)
+    timeout = httpx.Timeout(max((d.timeout_seconds for d in enabled.values()), default=10.0))
+    async with (
+        httpx.AsyncClient(timeout=timeout) as client,
+        AsyncConnectionPool(
+            database_url, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}
+        ) as pool,
+    ):
+        wakeups = {name: asyncio.Event() for name in enabled}
+        workers = [
+            DestinationWorker(
+                build_destination(name, dest, client),
+                pool,
+                worker_id,
+                config.worker_settings(name),
+                wakeup=wakeups[name],
+            )
+            for name, dest in enabled.items()
+        ]
+        log.info("dispatcher started", worker=worker_id, destinations=sorted(enabled))
+        listener = asyncio.create_task(Listener(database_url, wakeups).run(stopping))
+        grace = config.dispatcher.shutdown_grace_seconds
+        await asyncio.gather(*(w.run(stopping, grace) for w in workers))
+        await listener
+        for worker in workers:
+            await worker.destination.aclose()
+    log.info("dispatcher stopped", worker=worker_id)
+
+
+def _install_signals(stopping: asyncio.Event, log: Any) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stopping.is_set():
+            log.warning("second signal; exiting at once", signal=signum)
+            os._exit(128 + signum)
+        log.info("stopping: no new claims, finishing batches in flight", signal=signum)
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)

@@ -1,0 +1,60 @@
+"""The destination protocol: a name, a largest batch, and ``deliver(batch) -> outcomes``.
+
+A destination never raises for one message's failure: it returns one ``Outcome`` per message, so
+a bad record fails only itself. If ``deliver`` does raise, the worker turns the exception into
+an outcome for every message of the batch (see ``dispatcher.retry.outcome_from_exception``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    event_type: str
+    ordering_key: str | None
+    idempotency_key: str
+    correlation_id: uuid.UUID | None
+    payload: dict[str, Any]
+    attempt: int
+    created_at: datetime
+
+
+class Result(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    DEAD = "dead"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    message_id: int
+    result: Result
+    http_status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retry_after: float | None = None
+    record_id: str | None = None
+
+    @classmethod
+    def delivered(
+        cls, message_id: int, *, record_id: str | None = None, http_status: int | None = None
+    ) -> Outcome:
+        return cls(message_id, Result.DELIVERED, http_status=http_status, record_id=record_id)
+
+
+class Destination(Protocol):
+    name: str
+    max_batch: int
+
+    async def deliver(self, batch: Sequence[Message]) -> Sequence[Outcome]: ...
+
+    async def aclose(self) -> None: ...

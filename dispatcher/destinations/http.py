@@ -1,0 +1,79 @@
+"""What every HTTP destination shares: reading Retry-After and classifying a response."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from dispatcher.errors import DeliveryError, PermanentError, RateLimitedError, RetryableError
+from dispatcher.redact import redact
+
+RETRYABLE_STATUSES = frozenset({408, 425, 500, 502, 503, 504}) | frozenset(range(520, 531))
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def reset_after_seconds(response: httpx.Response, *, now: float | None = None) -> float | None:
+    """Seconds until a rate limit resets, from Retry-After or a ``ratelimit-reset`` header.
+
+    ``ratelimit-reset`` is read as an absolute epoch in milliseconds when it is that large (as
+    Thinkific sends it), as an epoch in seconds when it looks like one, and otherwise as seconds
+    to wait.
+    """
+    after = retry_after_seconds(response.headers.get("retry-after"))
+    if after is not None:
+        return after
+    raw = response.headers.get("ratelimit-reset") or response.headers.get("x-ratelimit-reset")
+    if raw is None:
+        return None
+    try:
+        reset = float(raw)
+    except ValueError:
+        return None
+    current = time.time() if now is None else now
+    if reset > 1e12:
+        return max(0.0, reset / 1000 - current)
+    if reset > 1e9:
+        return max(0.0, reset - current)
+    return reset
+
+
+def error_for_response(response: httpx.Response, *, code: str | None = None) -> DeliveryError:
+    """Classify a non-2xx response: 429 waits, 5xx/52x/408 retry, any other 4xx is permanent."""
+    status = response.status_code
+    text = redact(response.text)
+    message = f"HTTP {status}: {text}" if text else f"HTTP {status}"
+    if status == 429:
+        return RateLimitedError(
+            message, code=code or "RATE_LIMITED", http_status=status,
+            retry_after=reset_after_seconds(response),
+        )  # fmt: skip
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return RetryableError(
+            message, code=code or f"HTTP_{status}", http_status=status,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+        )  # fmt: skip
+    return PermanentError(message, code=code or f"HTTP_{status}", http_status=status)
+
+
+def error_for_exception(exc: httpx.HTTPError) -> RetryableError:
+    """Transport failures (refused, reset, timed out) are always worth another try."""
+    kind = type(exc).__name__
+    return RetryableError(redact(f"{kind}: {exc}") or kind, code=kind.upper())

@@ -1,0 +1,23 @@
+"""Keep secrets and long bodies out of attempt rows and logs."""
+
+from __future__ import annotations
+
+import re
+
+MAX_TEXT = 500
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=!-]+"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|client_secret|password|api[_-]?key|assertion|token)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
+    ),
+    re.compile(r"(?i)(x-auth-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
+)
+
+
+def redact(text: str, limit: int = MAX_TEXT) -> str:
+    """Mask credentials, fold white space and truncate to ``limit`` characters."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(r"\1[redacted]", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,286 @@
+"""One destination's delivery loop: claim a batch, deliver it outside any transaction, record.
+
+Up to ``concurrency`` batches are in flight at once. Each destination has its own loop, pool
+slots and breaker, so a slow or failing destination never slows another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from dispatcher import claim, record
+from dispatcher.breaker import CircuitBreaker
+from dispatcher.destinations.base import Destination, Message, Outcome, Result
+from dispatcher.record import Finished
+from dispatcher.retry import Decision, RetryPolicy, decide, outcome_for_error
+from outbox.models import AttemptOutcome, MessageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    batch_size: int = 100
+    concurrency: int = 2
+    lease_seconds: float = 60.0
+    poll_interval: float = 2.0
+    reclaim_interval: float = 5.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker_threshold: int = 10
+    breaker_cooldown: float = 30.0
+
+
+class DestinationWorker:
+    def __init__(
+        self,
+        destination: Destination,
+        pool: AsyncConnectionPool[Any],
+        worker_id: str,
+        settings: WorkerSettings,
+        *,
+        wakeup: asyncio.Event,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        mapping_version: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.destination = destination
+        self.pool = pool
+        self.worker_id = worker_id
+        self.settings = settings
+        self.wakeup = wakeup
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.mapping_version = mapping_version
+        self.log = structlog.get_logger("dispatcher.worker").bind(destination=destination.name)
+        self.breaker = CircuitBreaker(
+            settings.breaker_threshold, settings.breaker_cooldown, clock, self._breaker_moved
+        )
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._last_reclaim = float("-inf")
+        self._db_failures = 0
+
+    async def run(self, stopping: asyncio.Event, grace: float) -> None:
+        """Deliver until ``stopping`` is set, then let in-flight batches finish within ``grace``."""
+        while not stopping.is_set():
+            try:
+                await self._step(stopping)
+                self._db_failures = 0
+            except (psycopg.OperationalError, psycopg.errors.AdminShutdown, OSError) as exc:
+                self._db_failures += 1
+                wait = min(30.0, 0.5 * 2 ** min(self._db_failures, 6))
+                self.log.warning("database unreachable, retrying", error=str(exc), retry_in=wait)
+                await _sleep_or_stop(stopping, wait)
+            except PoolTimeout as exc:
+                self.log.warning("no database connection available", error=str(exc))
+                await _sleep_or_stop(stopping, 1.0)
+        await self._drain(grace)
+
+    async def _step(self, stopping: asyncio.Event) -> None:
+        await self._maybe_reclaim()
+        if not self.breaker.allow() or (self.breaker.probing and self.in_flight):
+            await _sleep_or_stop(stopping, min(1.0, self.settings.breaker_cooldown))
+            return
+        await self._slots.acquire()
+        try:
+            limit = (
+                1
+                if self.breaker.probing
+                else min(self.settings.batch_size, self.destination.max_batch)
+            )
+            self.wakeup.clear()
+            async with self.pool.connection() as conn:
+                batch = await claim.claim(
+                    conn, destination=self.destination.name, worker=self.worker_id,
+                    limit=limit, lease_seconds=self.settings.lease_seconds,
+                )  # fmt: skip
+        except BaseException:
+            self._slots.release()
+            raise
+        if not batch:
+            self._slots.release()
+            await self._idle(stopping)
+            return
+        task = asyncio.create_task(self._deliver(batch))
+        self.in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("batch failed to record", error=repr(task.exception()))
+
+    async def _idle(self, stopping: asyncio.Event) -> None:
+        """Wait for a NOTIFY or the poll interval, whichever comes first; never spin."""
+        waiters = [
+            asyncio.ensure_future(self.wakeup.wait()),
+            asyncio.ensure_future(stopping.wait()),
+        ]
+        try:
+            await asyncio.wait(
+                waiters, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _maybe_reclaim(self) -> None:
+        if self.clock() - self._last_reclaim < self.settings.reclaim_interval:
+            return
+        self._last_reclaim = self.clock()
+        async with self.pool.connection() as conn:
+            count = await claim.reclaim_expired(
+                conn, destination=self.destination.name, worker=self.worker_id
+            )
+        if count:
+            self.log.warning("recovered messages whose lease expired", messages=count)
+
+    async def _deliver(self, batch: Sequence[Message]) -> None:
+        started = datetime.now(UTC)
+        heartbeat = asyncio.create_task(self._heartbeat([m.id for m in batch]))
+        try:
+            outcomes = await self._call(batch)
+        except asyncio.CancelledError:
+            heartbeat.cancel()
+            await asyncio.shield(self._release(batch, started))
+            raise
+        finally:
+            heartbeat.cancel()
+        await self._record(batch, outcomes, started)
+
+    async def _call(self, batch: Sequence[Message]) -> dict[int, Outcome]:
+        try:
+            outcomes = await self.destination.deliver(batch)
+        except Exception as exc:  # nothing a destination does may kill the loop
+            self.log.exception("destination raised", messages=[m.id for m in batch])
+            outcomes = [outcome_for_error(m.id, exc) for m in batch]
+        by_id = {outcome.message_id: outcome for outcome in outcomes}
+        for message in batch:
+            by_id.setdefault(
+                message.id,
+                Outcome(message.id, Result.RETRY, error_code="NO_OUTCOME",
+                        error_message="the destination returned no outcome for this message"),
+            )  # fmt: skip
+        return by_id
+
+    async def _record(
+        self, batch: Sequence[Message], outcomes: dict[int, Outcome], started: datetime
+    ) -> None:
+        finished_at = datetime.now(UTC)
+        results = [
+            Finished(
+                message,
+                decide(outcomes[message.id], message.attempt, self.settings.policy, self.rng),
+                outcomes[message.id].http_status,
+                outcomes[message.id].record_id,
+                started,
+                finished_at,
+            )
+            for message in batch
+        ]
+        await self._pause_if_limited(results)
+        applied = await self._finish_with_retries(results)
+        self._account(results, applied, finished_at - started)
+
+    async def _pause_if_limited(self, results: Sequence[Finished]) -> None:
+        waits = [
+            r.decision.retry_in or 0.0
+            for r in results
+            if r.decision.outcome is AttemptOutcome.RATE_LIMITED
+        ]
+        if waits:
+            async with self.pool.connection() as conn:
+                await record.pause_destination(conn, self.destination.name, max(waits))
+            self.log.warning("rate limited; destination paused", seconds=round(max(waits), 3))
+
+    async def _finish_with_retries(self, results: Sequence[Finished]) -> set[int]:
+        for attempt in range(5):
+            try:
+                async with self.pool.connection() as conn:
+                    return await record.finish(
+                        conn, results, worker=self.worker_id, mapping_version=self.mapping_version()
+                    )
+            except psycopg.OperationalError as exc:
+                self.log.warning(
+                    "could not record a batch yet", error=str(exc), attempt=attempt + 1
+                )
+                await asyncio.sleep(0.5 * 2**attempt)
+        self.log.error(
+            "gave up recording a batch; its leases will lapse and it will be redelivered"
+        )
+        return set()
+
+    def _account(self, results: Sequence[Finished], applied: set[int], took: Any) -> None:
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.decision.outcome.value] = counts.get(r.decision.outcome.value, 0) + 1
+        self.breaker.record(succeeded=counts.get("delivered", 0), failed=counts.get("retry", 0))
+        failed = [r for r in results if r.decision.outcome is not AttemptOutcome.DELIVERED]
+        log = self.log.warning if failed else self.log.info
+        log(
+            "batch delivered" if not failed else "batch had failures",
+            messages=[r.message.id for r in results],
+            correlation_ids=sorted(
+                {str(r.message.correlation_id) for r in results if r.message.correlation_id}
+            ),
+            outcomes=counts,
+            stale=len(results) - len(applied),
+            errors=sorted({r.decision.error_code or "" for r in failed})[:5],
+            mapping_version=self.mapping_version(),
+            ms=round(took.total_seconds() * 1000, 1),
+        )
+
+    async def _heartbeat(self, ids: list[int]) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(psycopg.Error):
+                async with self.pool.connection() as conn:
+                    await claim.extend_leases(
+                        conn,
+                        ids=ids,
+                        worker=self.worker_id,
+                        lease_seconds=self.settings.lease_seconds,
+                    )
+
+    async def _release(self, batch: Sequence[Message], started: datetime) -> None:
+        """Hand back leases of a batch cut short by shutdown: not an attempt, due at once."""
+        released = Decision(
+            AttemptOutcome.RELEASED, MessageStatus.RETRYING, 0.0, "RELEASED", "shutdown"
+        )
+        now = datetime.now(UTC)
+        results = [Finished(m, released, None, None, started, now) for m in batch]
+        with contextlib.suppress(psycopg.Error):
+            async with self.pool.connection() as conn:
+                await record.finish(conn, results, worker=self.worker_id)
+
+    async def _drain(self, grace: float) -> None:
+        if not self.in_flight:
+            return
+        self.log.info("waiting for batches in flight", batches=len(self.in_flight), grace=grace)
+        _, pending = await asyncio.wait(set(self.in_flight), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+            self.log.warning(
+                "grace period over; handed back unfinished batches", batches=len(pending)
+            )
+
+    def _breaker_moved(self, old: Any, new: Any) -> None:
+        self.log.warning("circuit breaker changed", old=str(old), new=str(new))
+
+
+async def _sleep_or_stop(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
