@@ -1,0 +1,65 @@
+"""An in-process Salesforce sandbox and an authenticated client for each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from dispatcher.sandboxes.salesforce import SandboxSettings, SandboxState, create_app
+
+BASE_URL = "https://acme.my.salesforce.com"
+V = "/services/data/v64.0"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(clock: Clock) -> SandboxSettings:
+    return SandboxSettings(clock=clock, random_seed=7, query_batch_size=2000)
+
+
+@pytest.fixture
+def app(settings: SandboxSettings) -> Starlette:
+    return create_app(settings)
+
+
+@pytest.fixture
+def state(app: Starlette) -> SandboxState:
+    sandbox: SandboxState = app.state.sandbox
+    return sandbox
+
+
+@pytest.fixture
+async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
+@pytest.fixture
+async def client(anonymous: httpx.AsyncClient, settings: SandboxSettings) -> httpx.AsyncClient:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": settings.client_id,
+        "client_secret": settings.client_secret,
+    }
+    token = (await anonymous.post("/services/oauth2/token", data=form)).json()["access_token"]
+    anonymous.headers["Authorization"] = f"Bearer {token}"
+    return anonymous
