@@ -9,10 +9,11 @@ N between 200 and 2000, never more than the sandbox's own size.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dispatcher.sandboxes.salesforce.errors import ApiError, RequestFailed, malformed
@@ -165,12 +166,15 @@ def _stored(field: FieldSpec, value: Any) -> Any:
     if value is None:
         return None
     if field.type == "datetime":
-        return datetime.strptime(value, SF_DATETIME)
+        return datetime.strptime(value, SF_DATETIME).replace(tzinfo=UTC)
     if field.type == "date":
         return date.fromisoformat(value)
     if field.type in ("id", "reference"):
         return str(value)[:15]
     return value.casefold() if isinstance(value, str) else value
+
+
+_ORDERING = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 
 
 def _compare(op: str, actual: Any, wanted: list[Any]) -> bool:
@@ -188,14 +192,7 @@ def _compare(op: str, actual: Any, wanted: list[Any]) -> bool:
     if op == "LIKE":
         pattern = re.escape(target).replace("%", ".*").replace("_", ".")
         return re.fullmatch(pattern, str(actual), re.DOTALL) is not None
-    return bool(
-        {
-            "<": actual < target,
-            ">": actual > target,
-            "<=": actual <= target,
-            ">=": actual >= target,
-        }[op]
-    )
+    return bool(_ORDERING[op](actual, target))
 
 
 def _batch_size(call: Call) -> int:

@@ -66,8 +66,12 @@ class SandboxState:
                 name: len(rows) for name, rows in sorted(self.store.deleted.items()) if rows
             },
             "writes": {
-                name: {ext: vars(count) for ext, count in sorted(counts.items())}
+                name: written
                 for name, counts in sorted(self.store.writes.items())
-                if counts
+                if (
+                    written := {
+                        e: vars(c) for e, c in sorted(counts.items()) if c.created or c.updated
+                    }
+                )
             },
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -53,13 +54,25 @@ async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def client(anonymous: httpx.AsyncClient, settings: SandboxSettings) -> httpx.AsyncClient:
+async def sign_in(client: httpx.AsyncClient, settings: SandboxSettings) -> httpx.AsyncClient:
     form = {
         "grant_type": "client_credentials",
         "client_id": settings.client_id,
         "client_secret": settings.client_secret,
     }
-    token = (await anonymous.post("/services/oauth2/token", data=form)).json()["access_token"]
-    anonymous.headers["Authorization"] = f"Bearer {token}"
-    return anonymous
+    token = (await client.post("/services/oauth2/token", data=form)).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+@asynccontextmanager
+async def signed_in(settings: SandboxSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a sandbox built from ``settings``, for tests that need their own."""
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield await sign_in(client, settings)
+
+
+@pytest.fixture
+async def client(anonymous: httpx.AsyncClient, settings: SandboxSettings) -> httpx.AsyncClient:
+    return await sign_in(anonymous, settings)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
-from tests.sandboxes.salesforce.conftest import BASE_URL, V, Clock
+from tests.sandboxes.salesforce.conftest import BASE_URL, Clock, V
 
 # Keys of a token response: sf_token_response.json (simple-salesforce TOKEN_LOGIN_RESPONSE_SUCCESS)
 # plus issued_at and signature from the client-credentials sample in API-NOTES §1.1.
@@ -41,7 +41,8 @@ async def test_token_client_credentials_matches_golden_shape(
     assert set(body) == TOKEN_KEYS
     assert body["token_type"] == "Bearer"
     assert body["instance_url"] == BASE_URL
-    assert body["issued_at"].isdigit() and len(body["issued_at"]) == 13
+    assert body["issued_at"].isdigit()
+    assert len(body["issued_at"]) == 13
     expected = hmac.new(
         settings.client_secret.encode(), (body["id"] + body["issued_at"]).encode(), hashlib.sha256
     ).digest()

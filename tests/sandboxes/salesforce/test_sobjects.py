@@ -34,7 +34,8 @@ async def test_sobject_create_answers_golden_shape(client: httpx.AsyncClient) ->
     body = response.json()
     assert response.status_code == 201
     assert set(body) == CREATE_KEYS
-    assert body["id"].startswith("003") and len(body["id"]) == 18
+    assert body["id"].startswith("003")
+    assert len(body["id"]) == 18
     assert body["id"] == with_checksum(body["id"][:15])
     assert response.headers["Location"] == f"{V}/sobjects/Contact/{body['id']}"
 
@@ -69,7 +70,8 @@ async def test_upsert_creates_then_updates_v46_plus(
 async def test_upsert_update_before_v46_is_204_without_created(client: httpx.AsyncClient) -> None:
     url = "/services/data/v45.0/sobjects/Account/Storefront_Account_Id__c/a-9"
     created = await client.patch(url, json={"Name": "Old"})
-    assert created.status_code == 201 and "created" not in created.json()
+    assert created.status_code == 201
+    assert "created" not in created.json()
     updated = await client.patch(url, json={"Name": "Old"})
     assert (updated.status_code, updated.content) == (204, b"")
 
@@ -87,7 +89,8 @@ async def test_upsert_unknown_object_or_field_is_not_found(client: httpx.AsyncCl
 
 async def test_upsert_refuses_key_in_body_and_update_only(client: httpx.AsyncClient) -> None:
     response = await account(client, Storefront_Account_Id__c="a-1")
-    assert response.status_code == 400 and response.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INVALID_FIELD"
     url = f"{V}/sobjects/Account/Storefront_Account_Id__c/zzz?updateOnly=true"
     assert (await client.patch(url, json={"Name": "x"})).status_code == 404
 
@@ -135,12 +138,12 @@ async def test_upsert_missing_parent_is_foreign_key_error(client: httpx.AsyncCli
             {"LastName": "L", "Preferred_Language__c": "Klingon"},
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
             ["Preferred_Language__c"],
-        ),  # noqa: E501
+        ),
         (
             {"LastName": "L", "SystemModstamp": "2026-01-01T00:00:00Z"},
             "INVALID_FIELD_FOR_INSERT_UPDATE",
             ["SystemModstamp"],
-        ),  # noqa: E501
+        ),
         ({"LastName": "L", "AccountId": "003Sb0000000001AAA"}, "MALFORMED_ID", ["AccountId"]),
         ({"LastName": "L", "AccountId": "001Sb0000000999AAA"}, "INVALID_CROSS_REFERENCE_KEY", []),
         ({"LastName": "L", "Shoe_Size__c": 9}, "INVALID_FIELD", None),
@@ -181,10 +184,12 @@ async def test_sobject_update_of_create_only_field_refused(client: httpx.AsyncCl
 
 async def test_describe_fields_come_from_schema_file(client: httpx.AsyncClient) -> None:
     body = (await client.get(f"{V}/sobjects/Contact/describe")).json()
-    assert body["name"] == "Contact" and body["keyPrefix"] == "003"
+    assert body["name"] == "Contact"
+    assert body["keyPrefix"] == "003"
     fields = {field["name"]: field for field in body["fields"]}
-    assert FIELD_KEYS <= set(fields["LastName"])
-    assert fields["LastName"]["length"] == 80 and fields["LastName"]["nillable"] is False
+    assert set(fields["LastName"]) >= FIELD_KEYS
+    assert fields["LastName"]["length"] == 80
+    assert fields["LastName"]["nillable"] is False
     language = fields["Preferred_Language__c"]
     assert language["restrictedPicklist"] is True
     assert [v["value"] for v in language["picklistValues"]] == [
@@ -214,7 +219,8 @@ async def test_describe_has_every_key_of_captured_describe(client: httpx.AsyncCl
     }  # fmt: skip
     body = (await client.get(f"{V}/sobjects/Event_Registration__c/describe")).json()
     assert required <= set(body)
-    assert body["custom"] is True and body["keyPrefix"].startswith("a")
+    assert body["custom"] is True
+    assert body["keyPrefix"].startswith("a")
 
 
 async def test_describe_global_lists_declared_objects(client: httpx.AsyncClient) -> None:
