@@ -78,9 +78,7 @@ def build_record(section: CompiledSection, scope: Scope) -> MappedRecord | None:
     problem = section.check(fields)
     if problem is not None:
         raise MappingError(section.object_name, problem[0], problem[1], record=str(key))
-    return MappedRecord(
-        section.object_name, section.name, external.key, key, fields, section.field_sets
-    )
+    return MappedRecord(section.shape, key, fields)
 
 
 def _value(section: CompiledSection, field: CompiledField, scope: Scope, key: Any) -> Any:

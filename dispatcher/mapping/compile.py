@@ -17,7 +17,13 @@ from dispatcher.mapping.document import Document, Loc
 from dispatcher.mapping.errors import ConfigIssue, suggest
 from dispatcher.mapping.model import Case, FieldSpec, MappingFile, Owner, Reference
 from dispatcher.mapping.paths import Getter, Scope, compile_path, event_path
-from dispatcher.mapping.schema import DeclaredSchema, FieldSchema, FieldType, ObjectSchema
+from dispatcher.mapping.schema import (
+    TEXT_TYPES,
+    DeclaredSchema,
+    FieldSchema,
+    FieldType,
+    ObjectSchema,
+)
 from dispatcher.mapping.transforms import (
     MULTI_SOURCE,
     Step,
@@ -90,14 +96,21 @@ class FieldCompiler:
         ]
         if ref is not None and parent is None:
             return None
-        if any(c is None for c in compiled):
+        done = [c for c in compiled if c is not None]
+        if len(done) != len(compiled):
             return None
-        outputs = self.picklist_outputs(section, target, [c[2] for c in compiled if c], loc)
+        outputs = self.picklist_outputs(section, target, [c.outputs for c in done], loc)
+        check = field_check(written)
+        for c in done:
+            constant = c.constant and target.type is not FieldType.PICKLIST  # picklists: above
+            problem = check(c.produce(Scope({}, None, None))) if constant else None
+            if problem is not None:
+                self.issue(loc, f"the constant value {problem}", "change the value")
+        trusted = all(c.trusted(written) for c in done)
         key = target.relationship_name if ref is not None and target.relationship_name else name
         relationship = ref.field if ref is not None else None
-        compute = field_compute(
-            [(c[0], c[1]) for c in compiled if c], field_check(written), relationship
-        )
+        choices = [(c.when, c.produce) for c in done]
+        compute = field_compute(choices, None if trusted else check, relationship)
         return CompiledField(name, key, owner, compute, outputs)
 
     def parent(self, target: FieldSchema, ref: Reference, loc: Loc) -> FieldSchema | None:
@@ -128,7 +141,7 @@ class FieldCompiler:
 
     def case(
         self, section: SectionScope, case: Case, loc: Loc, ctx: StepContext
-    ) -> tuple[Predicate | None, Producer, frozenset[str] | None] | None:
+    ) -> CompiledCase | None:
         source, outputs = self.source(section, case, loc)
         steps, outputs = self.steps(section, case, loc, ctx, outputs)
         when = [(c, (*loc, "when", i, "path")) for i, c in enumerate(case.when)]
@@ -138,7 +151,16 @@ class FieldCompiler:
             return None
         predicate = build_predicate(case.when, section.item)
         produce = producer(source, case.default, steps)
-        return predicate, produce, outputs
+        constant = case.from_ is None and not steps
+        last = case.transforms[-1] if case.transforms else None
+        return CompiledCase(
+            predicate,
+            produce,
+            outputs,
+            constant,
+            last.name if last else None,
+            last.arg if last else None,
+        )
 
     def source(
         self, section: SectionScope, case: Case, loc: Loc
@@ -236,9 +258,32 @@ def producer(source: Getter, default: Any, steps: tuple[Step, ...]) -> Producer:
     return run
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledCase:
+    """One case of a field; ``last``/``arg`` (its last transform) tell whether the value can
+    skip the per-write check because load already proved it fits."""
+
+    when: Predicate | None
+    produce: Producer
+    outputs: frozenset[str] | None
+    constant: bool
+    last: str | None
+    arg: Any
+
+    def trusted(self, written: FieldSchema) -> bool:
+        """True when every value this case yields fits ``written`` (checked once, at load)."""
+        if self.constant:
+            return True
+        if self.last in ("date", "datetime"):
+            return written.type in (FieldType.DATE, FieldType.DATETIME)
+        if self.last == "truncate" and self.arg is None:
+            return written.type in TEXT_TYPES
+        return self.last == "map" and written.type is FieldType.PICKLIST
+
+
 def field_compute(
     cases: Sequence[tuple[Predicate | None, Producer]],
-    check: Check,
+    check: Check | None,
     relationship: str | None,
 ) -> Producer:
     """Pick the first case that applies, check its value, wrap a parent reference as
@@ -252,7 +297,7 @@ def field_compute(
                 break
         else:
             return SKIP
-        problem = check(value)
+        problem = check(value) if check is not None else None
         if problem is not None:
             raise TransformError(problem)
         if relationship is None or value is None:
@@ -261,6 +306,8 @@ def field_compute(
 
     if len(choices) == 1 and choices[0][0] is None and relationship is None:
         produce = choices[0][1]
+        if check is None:
+            return produce
 
         def compute_plain(scope: Scope) -> Any:
             value = produce(scope)

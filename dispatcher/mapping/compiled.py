@@ -16,7 +16,7 @@ from dispatcher.mapping.conditions import Predicate
 from dispatcher.mapping.errors import MappingError
 from dispatcher.mapping.model import Owner
 from dispatcher.mapping.paths import Getter, Lookup, Scope
-from dispatcher.mapping.records import FieldSets, MappedMessage, Operation
+from dispatcher.mapping.records import FieldSets, MappedMessage, Operation, RecordShape
 from dispatcher.mapping.schema import DeclaredSchema
 from dispatcher.mapping.validate import RecordCheck
 
@@ -46,8 +46,12 @@ class CompiledSection:
     for_each: Getter | None
     when: Predicate | None
     check: RecordCheck
-    field_sets: FieldSets
+    shape: RecordShape
     references: frozenset[str]  # parent object types this section refers to
+
+    @property
+    def field_sets(self) -> FieldSets:
+        return self.shape.field_sets
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ so ``equals: true`` matches a JSON true; order comparisons are decimal, never fl
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,41 +25,47 @@ def present(value: Any) -> bool:
     return value is not None and value != "" and value != [] and value != {}
 
 
-def _number(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
+def _number(value: Any) -> Decimal | int | None:
+    """The value as a number to compare, or None when it is not one (the test then fails)."""
+    kind = type(value)
+    if kind is Decimal or kind is int:
+        return value  # type: ignore[no-any-return]  # narrowed by the exact type test
+    if value is None or kind is bool:
         return None
     try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
+        return Decimal(str(value))
     except InvalidOperation:
         return None
 
 
-def _ordered(compare: Callable[[Decimal, Decimal], bool], operand: Decimal) -> Test:
+def _ordered(compare: Callable[[Any, Any], bool], operand: Decimal) -> Test:
     def test(value: Any) -> bool:
         number = _number(value)
-        return number is not None and number.is_finite() and compare(number, operand)
+        if number is None or (type(number) is Decimal and not number.is_finite()):
+            return False
+        return compare(number, operand)
 
     return test
 
 
-def build_test(operator: str, operand: Any) -> Test:
+def build_test(name: str, operand: Any) -> Test:
     """The test for one operator of ``model._Test``; operands were validated by pydantic."""
-    if operator == "present":
+    if name == "present":
         wanted = bool(operand)
         return lambda v: present(v) is wanted
-    if operator in ("equals", "not_equals"):
-        key, equal = value_key(operand), operator == "equals"
+    if name in ("equals", "not_equals"):
+        key, equal = value_key(operand), name == "equals"
         return lambda v: (v is not None and value_key(v) == key) is equal
-    if operator in ("in", "not_in"):
-        keys, inside = frozenset(value_key(o) for o in operand), operator == "in"
+    if name in ("in", "not_in"):
+        keys, inside = frozenset(value_key(o) for o in operand), name == "in"
         return lambda v: (v is not None and value_key(v) in keys) is inside
-    comparisons: dict[str, Callable[[Decimal, Decimal], bool]] = {
-        "gt": Decimal.__gt__,
-        "gte": Decimal.__ge__,
-        "lt": Decimal.__lt__,
-        "lte": Decimal.__le__,
+    comparisons: dict[str, Callable[[Any, Any], bool]] = {
+        "gt": operator.gt,
+        "gte": operator.ge,
+        "lt": operator.lt,
+        "lte": operator.le,
     }
-    return _ordered(comparisons[operator], operand)
+    return _ordered(comparisons[name], operand)
 
 
 def build_predicate(conditions: Sequence[Condition], item_name: str | None) -> Predicate | None:

@@ -61,8 +61,8 @@ def _walker(keys: tuple[str, ...], *, from_item: bool) -> Getter:
     if len(keys) == 2:
         a, b = keys
         if from_item:
-            return lambda s: _get(s.item.get(a), b)
-        return lambda s: _get(s.root.get(a), b)
+            return lambda s: None if (v := s.item.get(a)) is None else v.get(b)
+        return lambda s: None if (v := s.root.get(a)) is None else v.get(b)
 
     def walk(scope: Scope) -> Any:
         value: Any = scope.item if from_item else scope.root
@@ -73,7 +73,3 @@ def _walker(keys: tuple[str, ...], *, from_item: bool) -> Getter:
         return value
 
     return walk
-
-
-def _get(value: Any, key: str) -> Any:
-    return None if value is None else value.get(key)

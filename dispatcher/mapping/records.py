@@ -32,24 +32,48 @@ class FieldSets:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordShape:
+    """What every record of one section shares; built once at load, referenced by each record."""
+
+    object_name: str
+    section: str
+    external_id_field: str
+    field_sets: FieldSets
+
+
+@dataclass(frozen=True, slots=True)
 class MappedRecord:
     """One destination record. ``fields`` is keyed as the body is (a parent reference under its
     relationship name, ``{"Order": {"Storefront_Order_Number__c": "SO-1"}}``) and includes the
     external-ID field."""
 
-    object_name: str
-    section: str
-    external_id_field: str
+    shape: RecordShape
     external_id: Any
     fields: Mapping[str, Any]
-    field_sets: FieldSets
+
+    @property
+    def object_name(self) -> str:
+        return self.shape.object_name
+
+    @property
+    def section(self) -> str:
+        return self.shape.section
+
+    @property
+    def external_id_field(self) -> str:
+        return self.shape.external_id_field
+
+    @property
+    def field_sets(self) -> FieldSets:
+        return self.shape.field_sets
 
     def body(self, operation: Operation = Operation.CREATE) -> dict[str, Any]:
         """The record's fields for ``operation``, JSON-ready (money as a JSON number)."""
+        sets = self.shape.field_sets
         if operation is Operation.CREATE:
-            allowed, shared = self.field_sets.create, frozenset[str]()
+            allowed, shared = sets.create, frozenset[str]()
         else:
-            allowed, shared = self.field_sets.update, self.field_sets.shared
+            allowed, shared = sets.update, sets.shared
         return {
             key: _json(value)
             for key, value in self.fields.items()

@@ -18,7 +18,7 @@ from dispatcher.mapping.errors import suggest
 from dispatcher.mapping.events import PAYLOADS, payload_paths
 from dispatcher.mapping.model import Owner, Rule, Section
 from dispatcher.mapping.paths import compile_path
-from dispatcher.mapping.records import FieldSets
+from dispatcher.mapping.records import FieldSets, RecordShape
 from dispatcher.mapping.validate import record_check
 
 
@@ -68,7 +68,7 @@ def _section(
         for_each=compile_path(spec.for_each) if spec.for_each else None,
         when=build_predicate(spec.when, item),
         check=record_check(_required_keys(scope, external, done), rules),
-        field_sets=_field_sets(scope, external, done),
+        shape=RecordShape(obj.name, name, external.key, _field_sets(scope, external, done)),
         references=frozenset(f.ref.object for f in spec.fields.values() if f.ref is not None),
     )
     return section, scope

@@ -61,9 +61,10 @@ def _text_check(field: FieldSchema) -> Check:
 
 def _number_check(field: FieldSchema) -> Check:
     whole = field.type is FieldType.INT
-    digits = None
+    digits = limit = None
     if field.precision is not None:
         digits = field.precision - (field.scale or 0)
+        limit = 10**digits
 
     def check(value: Any) -> str | None:
         if value is None:
@@ -72,7 +73,7 @@ def _number_check(field: FieldSchema) -> Check:
             return f"{value!r} is not a number; add the decimal or int transform"
         if whole and not isinstance(value, int):
             return f"{value!r} is not a whole number; add the int transform"
-        if digits is not None and abs(value) >= 10**digits:
+        if limit is not None and abs(value) >= limit:
             return f"{value} has more than {digits} digits before the decimal point"
         return None
 
