@@ -112,7 +112,8 @@ def main() -> None:
     started = time.perf_counter()
     mappings: Mappings = load(args.mappings)
     print(
-        f"load + validate + compile: {(time.perf_counter() - started) * 1000:.1f} ms (version {mappings.version})"
+        f"load + validate + compile: {(time.perf_counter() - started) * 1000:.1f} ms "
+        f"(version {mappings.version})"
     )
 
     salesforce, thinkific = mappings.destinations["salesforce"], mappings.destinations["thinkific"]
@@ -136,7 +137,8 @@ def main() -> None:
     for name, apply, payloads in cases:
         per_second, records = measure(apply, payloads, args.seconds)
         print(
-            f"{name:40s} {per_second:>10,.0f} payloads/s  {records:>10,.0f} records/s  {1e6 / per_second:6.1f} us/payload"
+            f"{name:40s} {per_second:>10,.0f} payloads/s  {records:>10,.0f} records/s  "
+            f"{1e6 / per_second:6.1f} us/payload"
         )
 
 
