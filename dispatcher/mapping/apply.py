@@ -26,33 +26,39 @@ def map_message(
     sections = mapping.events.get(event_type)
     if sections is None:
         raise MappingError(event_type, "", f"{mapping.file} has no mapping for this event type")
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         raise MappingError(event_type, "", f"the payload is not a JSON object: {payload!r:.80}")
     root = Scope(payload, None, lookup)
     records: list[MappedRecord] = []
+    item_scopes: dict[str, list[Scope]] = {}  # one scope per list item, shared by sections
     for section in sections:
         if section.for_each is None:
             record = build_record(section, root)
             if record is not None:
                 records.append(record)
             continue
-        for item in _items(section, root):
-            record = build_record(section, Scope(payload, item, lookup))
+        scopes = item_scopes.get(section.for_each_path)
+        if scopes is None:
+            scopes = item_scopes[section.for_each_path] = _item_scopes(section, root)
+        for scope in scopes:
+            record = build_record(section, scope)
             if record is not None:
                 records.append(record)
     return MappedMessage(mapping.destination, event_type, mapping.version, tuple(records))
 
 
-def _items(section: CompiledSection, scope: Scope) -> list[Any]:
+def _item_scopes(section: CompiledSection, root: Scope) -> list[Scope]:
     assert section.for_each is not None
-    items = section.for_each(scope)
+    items = section.for_each(root)
     if items is None:
         return []
-    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+    if not isinstance(items, list) or not all(
+        type(i) is dict or isinstance(i, Mapping) for i in items
+    ):
         raise MappingError(
             section.object_name, "", "for_each expects a list of objects in the payload"
         )
-    return items
+    return [Scope(root.root, item, root.lookup) for item in items]
 
 
 def build_record(section: CompiledSection, scope: Scope) -> MappedRecord | None:
@@ -60,7 +66,12 @@ def build_record(section: CompiledSection, scope: Scope) -> MappedRecord | None:
     if section.when is not None and not section.when(scope):
         return None
     external = section.external_id
-    key = _value(section, external, scope, None)
+    try:
+        key = external.compute(scope)
+    except TransformError as exc:
+        raise MappingError(section.object_name, external.target, str(exc)) from None
+    except (AttributeError, TypeError) as exc:
+        raise _shape_error(section, external, exc, None) from None
     if key is None or key is SKIP:
         raise MappingError(section.object_name, external.target, "the external ID has no value")
     fields: dict[str, Any] = {external.key: key}
@@ -79,15 +90,6 @@ def build_record(section: CompiledSection, scope: Scope) -> MappedRecord | None:
     if problem is not None:
         raise MappingError(section.object_name, problem[0], problem[1], record=str(key))
     return MappedRecord(section.shape, key, fields)
-
-
-def _value(section: CompiledSection, field: CompiledField, scope: Scope, key: Any) -> Any:
-    try:
-        return field.compute(scope)
-    except TransformError as exc:
-        raise MappingError(section.object_name, field.target, str(exc)) from None
-    except (AttributeError, TypeError) as exc:
-        raise _shape_error(section, field, exc, key) from None
 
 
 def _shape_error(

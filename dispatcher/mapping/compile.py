@@ -24,18 +24,12 @@ from dispatcher.mapping.schema import (
     FieldType,
     ObjectSchema,
 )
-from dispatcher.mapping.transforms import (
-    MULTI_SOURCE,
-    Step,
-    StepBuildError,
-    StepContext,
-    TransformError,
-    ValueMap,
-    build_step,
-)
+from dispatcher.mapping.steps import MULTI_SOURCE, Converter, StepBuildError, build
+from dispatcher.mapping.transforms import Step, StepContext, TransformError, ValueMap
 from dispatcher.mapping.validate import Check, field_check
 
 Producer = Callable[[Scope], Any]
+Pipeline = tuple[tuple[Step, ...], tuple[Converter | None, ...]]
 
 
 @dataclass
@@ -151,7 +145,7 @@ class FieldCompiler:
             return None
         predicate = build_predicate(case.when, section.item)
         produce = producer(source, case.default, steps)
-        constant = case.from_ is None and not steps
+        constant = case.from_ is None and not steps[0]
         last = case.transforms[-1] if case.transforms else None
         return CompiledCase(
             predicate,
@@ -191,18 +185,20 @@ class FieldCompiler:
         loc: Loc,
         ctx: StepContext,
         outputs: frozenset[str] | None,
-    ) -> tuple[tuple[Step, ...] | None, frozenset[str] | None]:
-        steps: list[Step] = []
+    ) -> tuple[Pipeline | None, frozenset[str] | None]:
+        steps: list[tuple[Step, Converter | None]] = []
         failed = False
         for i, spec in enumerate(case.transforms):
             try:
-                steps.append(build_step(spec.name, spec.arg, ctx))
+                steps.append(build(spec.name, spec.arg, ctx))
             except StepBuildError as exc:
                 self.issue((*loc, "transforms", i), str(exc), exc.fix)
                 failed = True
                 continue
             outputs = self.step_outputs(section, spec.name, spec.arg, outputs)
-        return (None if failed else tuple(steps)), outputs
+        if failed:
+            return None, outputs
+        return (tuple(step for step, _ in steps), tuple(c for _, c in steps)), outputs
 
     def step_outputs(
         self, section: SectionScope, name: str, arg: Any, outputs: frozenset[str] | None
@@ -238,24 +234,69 @@ class FieldCompiler:
         return values
 
 
-def producer(source: Getter, default: Any, steps: tuple[Step, ...]) -> Producer:
-    """The value pipeline of one case, unrolled for the common shapes."""
+def producer(source: Getter, default: Any, pipeline: Pipeline) -> Producer:
+    """The value pipeline of one case, unrolled for the common shapes: consecutive plain
+    conversions are composed into one, so ``[trim, lower, truncate]`` is a single call."""
     start = (
         source if default is None else (lambda s: v if (v := source(s)) is not None else default)
     )
+    steps = _fold(pipeline)
     if not steps:
         return start
     if len(steps) == 1:
-        (step,) = steps
+        step, convert = steps[0]
+        if convert is not None:
+            return lambda s: None if (v := start(s)) is None else convert(v)
         return lambda s: step(start(s), s)
+    chain = tuple(step for step, _ in steps)
 
     def run(scope: Scope) -> Any:
         value = start(scope)
-        for step in steps:
+        for step in chain:
             value = step(value, scope)
         return value
 
     return run
+
+
+def _fold(pipeline: Pipeline) -> list[tuple[Step, Converter | None]]:
+    """Merge each run of plain conversions into one converter."""
+    folded: list[tuple[Step, Converter | None]] = []
+    run: list[Converter] = []
+    for step, convert in [*zip(*pipeline, strict=True), (None, None)]:
+        if convert is not None:
+            run.append(convert)
+            continue
+        if run:
+            composed = _compose(run)
+            folded.append((_lift(composed), composed))
+            run = []
+        if step is not None:
+            folded.append((step, None))
+    return folded
+
+
+def _compose(run: Sequence[Converter]) -> Converter:
+    if len(run) == 1:
+        return run[0]
+    if len(run) == 2:
+        first, second = run
+        return lambda v: second(first(v))
+    if len(run) == 3:
+        first, second, third = run
+        return lambda v: third(second(first(v)))
+    chain = tuple(run)
+
+    def composed(value: Any) -> Any:
+        for convert in chain:
+            value = convert(value)
+        return value
+
+    return composed
+
+
+def _lift(convert: Converter) -> Step:
+    return lambda v, s: None if v is None else convert(v)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ class CompiledSection:
     external_id: CompiledField
     fields: tuple[CompiledField, ...]
     for_each: Getter | None
+    for_each_path: str
     when: Predicate | None
     check: RecordCheck
     shape: RecordShape

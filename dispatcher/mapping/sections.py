@@ -66,6 +66,7 @@ def _section(
         external_id=external,
         fields=done,
         for_each=compile_path(spec.for_each) if spec.for_each else None,
+        for_each_path=spec.for_each or "",
         when=build_predicate(spec.when, item),
         check=record_check(_required_keys(scope, external, done), rules),
         shape=RecordShape(obj.name, name, external.key, _field_sets(scope, external, done)),

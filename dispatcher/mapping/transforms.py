@@ -1,4 +1,4 @@
-"""The transforms a mapping may name, each built once at load into a small closure.
+"""The conversions behind the transforms (``steps.py`` names and builds them).
 
 A step takes the value so far and the record's scope and returns the next value. Every step
 lets None through (absence is handled by ``default``, ``when`` and the required-field check),
@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dispatcher.mapping.errors import suggest
 from dispatcher.mapping.paths import Getter, Scope
 
 Step = Callable[[Any, Scope], Any]
@@ -59,7 +58,7 @@ class StepContext:
     value_maps: Mapping[str, ValueMap]
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
     if not isinstance(value, str):
         raise TransformError(f"expected text, got {value!r}")
     return value
@@ -127,7 +126,7 @@ def to_bool(value: Any) -> bool:
 def to_datetime(value: Any) -> str:
     """ISO 8601 in UTC with milliseconds, the form both destinations parse without guessing."""
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(_text(value))
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(text(value))
     except ValueError:
         raise TransformError(f"expected an ISO 8601 date and time, got {value!r}") from None
     if moment.tzinfo is None:
@@ -149,10 +148,10 @@ def to_date(value: Any) -> str:
     """A calendar date; a date and time becomes its UTC date."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
-    text = _text(value) if not isinstance(value, datetime) else None
-    if text is not None and len(text) == 10:
+    written = text(value) if not isinstance(value, datetime) else None
+    if written is not None and len(written) == 10:
         try:
-            return date.fromisoformat(text).isoformat()
+            return date.fromisoformat(written).isoformat()
         except ValueError:
             raise TransformError(f"expected an ISO 8601 date, got {value!r}") from None
     return to_datetime(value)[:10]
@@ -197,145 +196,3 @@ def map_value(table: ValueMap, value: Any, locale: Any) -> Any:
         known = ", ".join(sorted(values))
         raise TransformError(f"{value!r} is not in value map {table.name!r} (known: {known})")
     return mapped
-
-
-class StepBuildError(ValueError):
-    """A transform named wrongly or given a wrong argument; becomes a load-time issue."""
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(message)
-        self.fix = fix
-
-
-def _plain(convert: Callable[[Any], Any]) -> Callable[[Any, StepContext], Step]:
-    def build(arg: Any, ctx: StepContext) -> Step:
-        _no_argument(arg)
-        return lambda v, s: None if v is None else convert(v)
-
-    return build
-
-
-def _no_argument(arg: Any) -> None:
-    if arg is not None:
-        raise StepBuildError(f"takes no argument, got {arg!r}", "write the name alone")
-
-
-def _count(arg: Any, what: str) -> int:
-    if isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
-        raise StepBuildError(f"needs {what} as a whole number >= 0, got {arg!r}", f"give {what}")
-    return arg
-
-
-def _word(arg: Any, what: str) -> str:
-    if not isinstance(arg, str):
-        raise StepBuildError(f"needs {what} as text, got {arg!r}", f"give {what}")
-    return arg
-
-
-def _truncate(arg: Any, ctx: StepContext) -> Step:
-    length = ctx.length if arg is None else _count(arg, "a length")
-    if length is None:
-        raise StepBuildError(
-            "truncate has no length: the target field declares none",
-            "give one ({truncate: 40}) or write to a field with a declared length",
-        )
-    return lambda v, s: None if v is None else _text(v)[:length]
-
-
-def _decimal(arg: Any, ctx: StepContext) -> Step:
-    scale = 2 if arg is None else _count(arg, "a scale")
-    return lambda v, s: None if v is None else to_decimal(v, scale)
-
-
-def _split_name(arg: Any, ctx: StepContext) -> Step:
-    if arg not in ("first", "last"):
-        raise StepBuildError(
-            f"split_name needs first or last, got {arg!r}", "write {split_name: first}"
-        )
-    index = 0 if arg == "first" else 1
-    return lambda v, s: None if v is None else split_name(_text(v))[index]
-
-
-def _join(arg: Any, ctx: StepContext) -> Step:
-    separator = " " if arg is None else _word(arg, "a separator")
-    return lambda v, s: join_parts(v, separator)
-
-
-def _first(arg: Any, ctx: StepContext) -> Step:
-    _no_argument(arg)
-    return lambda v, s: first_present(v)
-
-
-def _prefix(arg: Any, ctx: StepContext) -> Step:
-    text = _word(arg, "the prefix")
-    return lambda v, s: None if v is None else text + to_string(v)
-
-
-def _before(arg: Any, ctx: StepContext) -> Step:
-    separator = _word(arg, "a separator")
-    return lambda v, s: None if v is None else _text(v).partition(separator)[0]
-
-
-def _map(arg: Any, ctx: StepContext) -> Step:
-    name = _word(arg, "a value map name")
-    table = ctx.value_maps.get(name)
-    if table is None:
-        known = ", ".join(sorted(ctx.value_maps)) or "none declared"
-        raise StepBuildError(
-            f"unknown value map {name!r}", f"declare it under value_maps ({known})"
-        )
-    locale = table.locale
-    if locale is None:
-        return lambda v, s: map_value(table, v, None)
-    return lambda v, s: map_value(table, v, locale(s))
-
-
-def _lookup(arg: Any, ctx: StepContext) -> Step:
-    table = _word(arg, "a look-up table name")
-
-    def step(value: Any, scope: Scope) -> Any:
-        if value is None:
-            return None
-        if scope.lookup is None:
-            raise TransformError(f"no catalog look-up was given for table {table!r}")
-        found = scope.lookup(table, to_string(value))
-        if found is None:
-            raise TransformError(f"{value!r} is not in the catalog table {table!r}")
-        return found
-
-    return step
-
-
-TRANSFORMS: Mapping[str, Callable[[Any, StepContext], Step]] = {
-    "trim": _plain(lambda v: _text(v).strip()),
-    "upper": _plain(lambda v: _text(v).upper()),
-    "lower": _plain(lambda v: _text(v).lower()),
-    "title": _plain(lambda v: _text(v).title()),
-    "truncate": _truncate,
-    "string": _plain(to_string),
-    "int": _plain(to_int),
-    "decimal": _decimal,
-    "bool": _plain(to_bool),
-    "date": _plain(to_date),
-    "datetime": _plain(to_datetime),
-    "split_name": _split_name,
-    "join": _join,
-    "first": _first,
-    "prefix": _prefix,
-    "before": _before,
-    "map": _map,
-    "lookup": _lookup,
-}
-
-MULTI_SOURCE = frozenset({"join", "first"})
-"""Transforms that accept a list of sources (``from: [a, b]``); one must come first."""
-
-
-def build_step(name: str, arg: Any, ctx: StepContext) -> Step:
-    builder = TRANSFORMS.get(name)
-    if builder is None:
-        raise StepBuildError(f"unknown transform {name!r}", suggest(name, TRANSFORMS))
-    try:
-        return builder(arg, ctx)
-    except StepBuildError as exc:
-        raise StepBuildError(f"{name}: {exc}", exc.fix) from None

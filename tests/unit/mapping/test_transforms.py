@@ -11,12 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatcher.mapping.paths import Scope
+from dispatcher.mapping.steps import StepBuildError, build_step
 from dispatcher.mapping.transforms import (
-    StepBuildError,
     StepContext,
     TransformError,
     ValueMap,
-    build_step,
     split_name,
     to_bool,
     to_date,
