@@ -67,17 +67,24 @@ def _number_check(field: FieldSchema) -> Check:
         limit = 10**digits
 
     def check(value: Any) -> str | None:
+        kind = type(value)
+        if kind is int or (kind is Decimal and not whole):  # what decimal and int produce
+            return None if limit is None or abs(value) < limit else _too_big(value, digits)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        if kind is bool or not isinstance(value, int | Decimal | float):
             return f"{value!r} is not a number; add the decimal or int transform"
         if whole and not isinstance(value, int):
             return f"{value!r} is not a whole number; add the int transform"
         if limit is not None and abs(value) >= limit:
-            return f"{value} has more than {digits} digits before the decimal point"
+            return _too_big(value, digits)
         return None
 
     return check
+
+
+def _too_big(value: Any, digits: int | None) -> str:
+    return f"{value} has more than {digits} digits before the decimal point"
 
 
 def record_check(
