@@ -30,11 +30,10 @@ class CircuitBreaker:
     opened_at: float = field(default=0.0)
 
     def allow(self) -> bool:
-        """May the worker claim now? In half-open only the single probe is allowed."""
+        """May the worker claim now? In half-open the worker sends one probe batch at a time."""
         if self.state is BreakerState.OPEN and self.clock() - self.opened_at >= self.cooldown:
             self._move(BreakerState.HALF_OPEN)
-            return True
-        return self.state is BreakerState.CLOSED
+        return self.state is not BreakerState.OPEN
 
     @property
     def probing(self) -> bool:

@@ -8,6 +8,7 @@ once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -71,7 +72,9 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         listener = asyncio.create_task(Listener(database_url, wakeups).run(stopping))
         grace = config.dispatcher.shutdown_grace_seconds
         await asyncio.gather(*(w.run(stopping, grace) for w in workers))
-        await listener
+        listener.cancel()  # a hint only: nothing to finish
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
         for worker in workers:
             await worker.destination.aclose()
     log.info("dispatcher stopped", worker=worker_id)

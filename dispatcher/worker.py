@@ -90,7 +90,8 @@ class DestinationWorker:
         if not self.breaker.allow() or (self.breaker.probing and self.in_flight):
             await _sleep_or_stop(stopping, min(1.0, self.settings.breaker_cooldown))
             return
-        await self._slots.acquire()
+        if not await self._acquire_slot(stopping):
+            return
         try:
             limit = (
                 1
@@ -113,6 +114,20 @@ class DestinationWorker:
         task = asyncio.create_task(self._deliver(batch))
         self.in_flight.add(task)
         task.add_done_callback(self._done)
+
+    async def _acquire_slot(self, stopping: asyncio.Event) -> bool:
+        """Wait for a free delivery slot, or for shutdown, whichever comes first."""
+        acquire = asyncio.ensure_future(self._slots.acquire())
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait([acquire, stop], return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if acquire.done() and not acquire.cancelled():
+            if stopping.is_set():
+                self._slots.release()
+                return False
+            return True
+        acquire.cancel()
+        return False
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)

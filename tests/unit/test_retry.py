@@ -12,7 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatcher.destinations.base import Outcome, Result
-from dispatcher.destinations.http import error_for_response, reset_after_seconds, retry_after_seconds
+from dispatcher.destinations.http import (
+    error_for_response,
+    reset_after_seconds,
+    retry_after_seconds,
+)
 from dispatcher.errors import PermanentError, RateLimitedError, RetryableError
 from dispatcher.redact import redact
 from dispatcher.retry import RetryPolicy, decide, outcome_for_error
@@ -40,7 +44,8 @@ def test_decide_retry_then_dead_after_max_attempts() -> None:
     assert decide(failure, 2, policy, rng).status is MessageStatus.RETRYING
     last = decide(failure, 3, policy, rng)
     assert (last.status, last.outcome) == (MessageStatus.DEAD, AttemptOutcome.DEAD)
-    assert last.error_message is not None and last.error_message.startswith("gave up after 3")
+    assert last.error_message is not None
+    assert last.error_message.startswith("gave up after 3")
 
 
 def test_decide_honours_retry_after_over_backoff() -> None:
@@ -89,5 +94,6 @@ def test_outcome_for_error_unencodable_payload_is_dead() -> None:
 
 def test_redact_masks_secrets_and_truncates() -> None:
     text = redact('Authorization: Bearer abc.def {"access_token": "s3cr3t"} ' + "x" * 1000)
-    assert "abc.def" not in text and "s3cr3t" not in text
+    assert "abc.def" not in text
+    assert "s3cr3t" not in text
     assert len(text) <= 500
