@@ -1,4 +1,7 @@
-"""Recording a batch's outcomes: attempt rows and new states in one short transaction."""
+"""Recording a batch's outcomes: attempt rows and new states in one statement.
+
+Connections are in autocommit mode; the single statement is the short transaction.
+"""
 
 from __future__ import annotations
 
@@ -54,15 +57,11 @@ async def finish(
         "finished_at": [r.finished_at for r in results],
         "durations_ms": [r.duration_ms for r in results],
     }
-    async with conn.transaction():
-        cursor = await conn.execute(query("finish_messages"), params)
-        return {row[0] for row in await cursor.fetchall()}
+    cursor = await conn.execute(query("finish_messages"), params, binary=True)
+    return {row[0] for row in await cursor.fetchall()}
 
 
 async def pause_destination(
     conn: psycopg.AsyncConnection[Any], destination: str, seconds: float
 ) -> None:
-    async with conn.transaction():
-        await conn.execute(
-            query("pause_destination"), {"destination": destination, "seconds": seconds}
-        )
+    await conn.execute(query("pause_destination"), {"destination": destination, "seconds": seconds})

@@ -244,7 +244,7 @@ class DestinationWorker:
         log = self.log.warning if failed else self.log.info
         log(
             "batch delivered" if not failed else "batch had failures",
-            messages=[r.message.id for r in results],
+            messages=id_ranges([r.message.id for r in results]),
             correlation_ids=sorted(
                 {str(r.message.correlation_id) for r in results if r.message.correlation_id}
             ),
@@ -294,6 +294,23 @@ class DestinationWorker:
 
     def _breaker_moved(self, old: Any, new: Any) -> None:
         self.log.warning("circuit breaker changed", old=str(old), new=str(new))
+
+
+def id_ranges(ids: Sequence[int]) -> str:
+    """Message ids as compact ranges ("1-100,205"): a batch's log line stays one short line."""
+    ordered = sorted(ids)
+    if not ordered:
+        return ""
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for current in [*ordered[1:], None]:
+        if current is not None and current == prev + 1:
+            prev = current
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if current is not None:
+            start = prev = current
+    return ",".join(parts)
 
 
 async def _sleep_or_stop(stopping: asyncio.Event, seconds: float) -> None:

@@ -97,3 +97,11 @@ def test_redact_masks_secrets_and_truncates() -> None:
     assert "abc.def" not in text
     assert "s3cr3t" not in text
     assert len(text) <= 500
+
+
+def test_id_ranges_compacts_consecutive_ids() -> None:
+    from dispatcher.worker import id_ranges
+
+    assert id_ranges([5, 1, 2, 3, 9, 10]) == "1-3,5,9-10"
+    assert id_ranges([7]) == "7"
+    assert id_ranges([]) == ""
