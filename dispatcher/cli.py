@@ -16,7 +16,11 @@ from dispatcher import daemon, database, demo, logs
 from dispatcher.config import CONFIG_ENV
 from dispatcher.config import load as load_config
 from dispatcher.errors import ConfigError
+from dispatcher.mapping import MappingConfigError
+from dispatcher.mapping import check as check_mappings
+from dispatcher.mapping import load as load_mappings
 from outbox import migrate as schema
+from outbox.resources import resource_dir
 
 app = typer.Typer(
     help="A transactional outbox on PostgreSQL: storefront → Salesforce and Thinkific.",
@@ -25,6 +29,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database in use: its URL, and the embedded server's lifetime.")
 app.add_typer(db_app, name="db")
+mappings_app = typer.Typer(
+    help="The YAML field mappings: validate them, compare them with the org."
+)
+app.add_typer(mappings_app, name="mappings")
 console = Console()
 
 DatabaseUrl = Annotated[
@@ -87,7 +95,50 @@ def run_command(
     db = database.resolve(database_url, folder=data_dir)
     if migrate:
         schema.upgrade(db.url)
-    asyncio.run(daemon.run(settings, db.url))
+    try:
+        asyncio.run(daemon.run(settings, db.url))
+    except MappingConfigError as exc:
+        console.print(
+            f"[red]the field mappings are invalid; the dispatcher did not start.\n{exc}[/red]"
+        )
+        raise typer.Exit(2) from None
+
+
+@mappings_app.command("check")
+def mappings_check(
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Folder of the mapping files (default: the shipped mappings/)."),
+    ] = None,
+) -> None:
+    """Validate every mapping file; list every problem with its file, line and fix."""
+    folder = directory or resource_dir("mappings")
+    issues = check_mappings(folder)
+    if issues:
+        for issue in issues:
+            console.print(f"[red]{issue}[/red]")
+        console.print(f"{len(issues)} problem(s) in {folder}")
+        raise typer.Exit(1)
+    version = load_mappings(folder).version
+    console.print(f"[green]mappings in {folder} are valid[/green] (version {version})")
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    salesforce_port: Annotated[int, typer.Option(help="Port of the Salesforce sandbox.")] = 8701,
+    thinkific_port: Annotated[int, typer.Option(help="Port of the Thinkific sandbox.")] = 8702,
+) -> None:
+    """Serve the Salesforce and Thinkific sandboxes until interrupted."""
+    from dispatcher.sandboxes.serve import serve_sandboxes
+
+    console.print(
+        f"Salesforce sandbox: http://{host}:{salesforce_port}/services/data/\n"
+        f"Thinkific sandbox:  http://{host}:{thinkific_port}/api/public/v1/"
+    )
+    asyncio.run(serve_sandboxes(host, salesforce_port, thinkific_port))
 
 
 @db_app.command("url")

@@ -37,7 +37,7 @@ class BreakerConfig(_Strict):
 
 
 class DestinationConfig(_Strict):
-    type: Literal["null", "webhook"]
+    type: Literal["null", "webhook", "salesforce", "thinkific"]
     enabled: bool = True
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 100
     concurrency: Annotated[int, Field(ge=1, le=64)] = 2
@@ -46,6 +46,9 @@ class DestinationConfig(_Strict):
     url: str | None = None
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     headers_env: dict[str, str] = {}
+    # Settings of a native destination (salesforce, thinkific), validated by that destination's
+    # own model when the daemon builds it; secrets are named by *_env keys here too.
+    options: dict[str, Any] = {}
 
 
 class DispatcherConfig(_Strict):
@@ -58,6 +61,7 @@ class DispatcherConfig(_Strict):
 
 class Config(_Strict):
     dispatcher: DispatcherConfig = DispatcherConfig()
+    mappings_dir: Path | None = None
     destinations: dict[str, DestinationConfig] = {"null": DestinationConfig(type="null")}
 
     def worker_settings(self, name: str) -> WorkerSettings:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import socket
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,7 +27,9 @@ from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
 from dispatcher.listener import Listener
+from dispatcher.mapping.reload import MappingSet
 from dispatcher.worker import DestinationWorker
+from outbox.resources import resource_dir
 
 
 def new_worker_id() -> str:
@@ -32,15 +37,44 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def build_destination(
-    name: str, config: DestinationConfig, client: httpx.AsyncClient
-) -> Destination:
+@dataclass(frozen=True, slots=True)
+class DestinationContext:
+    """What a native destination may use; built here, the composition root, and nowhere else."""
+
+    name: str
+    config: DestinationConfig
+    client: httpx.AsyncClient
+    pool: AsyncConnectionPool[Any]
+    mappings: MappingSet | None
+
+
+def build_destination(context: DestinationContext) -> Destination:
+    """Built-in destinations here; native ones by their module's ``build(context)``."""
+    config, name = context.config, context.name
     if config.type == "null":
         return NullDestination(name, max_batch=config.batch_size)
-    assert config.url is not None  # checked when the configuration was loaded
-    return WebhookDestination(
-        client, config.url, name=name, max_batch=config.batch_size, headers=secret_headers(config)
-    )
+    if config.type == "webhook":
+        assert config.url is not None  # checked when the configuration was loaded
+        headers = secret_headers(config)
+        return WebhookDestination(
+            context.client, config.url, name=name, max_batch=config.batch_size, headers=headers
+        )
+    module = importlib.import_module(f"dispatcher.destinations.{config.type}")
+    destination: Destination = module.build(context)
+    return destination
+
+
+def mapping_version(context: DestinationContext) -> Callable[[], str | None]:
+    """The content hash of the mapping in use for this destination, recorded on every attempt."""
+    mappings = context.mappings
+    if mappings is None:
+        return lambda: None
+
+    def current() -> str | None:
+        found = mappings.current.destinations.get(context.name)
+        return found.version if found else None
+
+    return current
 
 
 async def run(config: Config, database_url: str, *, stopping: asyncio.Event | None = None) -> None:
@@ -58,15 +92,18 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         ) as pool,
     ):
         wakeups = {name: asyncio.Event() for name in enabled}
+        mappings = load_mappings(config, enabled)
+        contexts = [DestinationContext(n, d, client, pool, mappings) for n, d in enabled.items()]
         workers = [
             DestinationWorker(
-                build_destination(name, dest, client),
+                build_destination(context),
                 pool,
                 worker_id,
-                config.worker_settings(name),
-                wakeup=wakeups[name],
+                config.worker_settings(context.name),
+                wakeup=wakeups[context.name],
+                mapping_version=mapping_version(context),
             )
-            for name, dest in enabled.items()
+            for context in contexts
         ]
         log.info("dispatcher started", worker=worker_id, destinations=sorted(enabled))
         listener = asyncio.create_task(Listener(database_url, wakeups).run(stopping))
@@ -78,6 +115,13 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         for worker in workers:
             await worker.destination.aclose()
     log.info("dispatcher stopped", worker=worker_id)
+
+
+def load_mappings(config: Config, enabled: dict[str, DestinationConfig]) -> MappingSet | None:
+    """Native destinations need the field mappings; a broken mapping stops the start here."""
+    if not any(d.type in ("salesforce", "thinkific") for d in enabled.values()):
+        return None
+    return MappingSet(config.mappings_dir or resource_dir("mappings"))
 
 
 def _install_signals(stopping: asyncio.Event, log: Any) -> None:
