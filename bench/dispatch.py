@@ -114,8 +114,12 @@ def main() -> None:
     print(f"dispatch benchmark · {machine()}")
     with scratch_database() as url:
         rate = drain(url, args, keyed=False)
-        figure(f"null drain, {args.processes} processes, batch {args.batch}", rate, "msg/s",
-               f"{args.messages:,} unkeyed messages")  # fmt: skip
+        figure(
+            f"null drain, {args.processes} processes, batch {args.batch}",
+            rate,
+            "msg/s",
+            f"{args.messages:,} unkeyed messages",
+        )
     with scratch_database() as url:
         rate = drain(url, args, keyed=True)
         figure(

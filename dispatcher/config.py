@@ -138,10 +138,14 @@ def _cross_check(
             )
         for header, var in dest.headers_env.items():
             if var not in env:
-                issues.append(ConfigIssue(
-                    where, f"destinations.{name}.headers_env.{header}",
-                    f"environment variable {var} is not set", f"export {var}=... before starting",
-                ))  # fmt: skip
+                issues.append(
+                    ConfigIssue(
+                        where,
+                        f"destinations.{name}.headers_env.{header}",
+                        f"environment variable {var} is not set",
+                        f"export {var}=... before starting",
+                    )
+                )
     return issues
 
 

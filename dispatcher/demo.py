@@ -20,19 +20,51 @@ from outbox import CartLine, Customer, OrderRequest, place_order
 from outbox.errors import CheckoutError
 
 CATALOG: tuple[dict[str, Any], ...] = (
-    {"sku": "WB-101", "name": "Wound care workbook", "purchase_type": "physical",
-     "price": "30.00", "stock": 5000},
-    {"sku": "WB-102", "name": "Infection control pocket guide", "purchase_type": "physical",
-     "price": "12.50", "stock": 5000},
-    {"sku": "DL-301", "name": "Infection control online", "purchase_type": "digital_license",
-     "price": "40.00", "course": 1001, "term": 365},
-    {"sku": "DL-302", "name": "Safe medication online", "purchase_type": "digital_license",
-     "price": "55.00", "course": 1002, "term": None},
-    {"sku": "EV-201", "name": "Wound care workshop", "purchase_type": "paid_event",
-     "price": "150.00", "sessions": [("Leeds, January", 400), ("Bristol, February", 2)]},
-    {"sku": "EV-401", "name": "Hand hygiene webinar", "purchase_type": "free_event",
-     "price": "0.00", "sessions": [("Online, March", 100000)]},
-)  # fmt: skip
+    {
+        "sku": "WB-101",
+        "name": "Wound care workbook",
+        "purchase_type": "physical",
+        "price": "30.00",
+        "stock": 5000,
+    },
+    {
+        "sku": "WB-102",
+        "name": "Infection control pocket guide",
+        "purchase_type": "physical",
+        "price": "12.50",
+        "stock": 5000,
+    },
+    {
+        "sku": "DL-301",
+        "name": "Infection control online",
+        "purchase_type": "digital_license",
+        "price": "40.00",
+        "course": 1001,
+        "term": 365,
+    },
+    {
+        "sku": "DL-302",
+        "name": "Safe medication online",
+        "purchase_type": "digital_license",
+        "price": "55.00",
+        "course": 1002,
+        "term": None,
+    },
+    {
+        "sku": "EV-201",
+        "name": "Wound care workshop",
+        "purchase_type": "paid_event",
+        "price": "150.00",
+        "sessions": [("Leeds, January", 400), ("Bristol, February", 2)],
+    },
+    {
+        "sku": "EV-401",
+        "name": "Hand hygiene webinar",
+        "purchase_type": "free_event",
+        "price": "0.00",
+        "sessions": [("Online, March", 100000)],
+    },
+)
 
 FIRST = ("Ada", "Grace", "Alan", "Mary", "Florence", "Joseph", "Edith", "Ignaz", "Clara", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Seacole", "Nightingale", "Lister", "Cavell", "Semmelweis")
@@ -50,10 +82,18 @@ def seed_catalog(conn: psycopg.Connection[Any]) -> None:
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (sku) DO NOTHING RETURNING id
             """,
-            (item["sku"], item["name"], item["purchase_type"], Decimal(item["price"]),
-             item.get("stock"), item.get("course"), item.get("term"),
-             f"01tDEMO{n:011d}", f"01uDEMO{n:011d}"),
-        ).fetchone()  # fmt: skip
+            (
+                item["sku"],
+                item["name"],
+                item["purchase_type"],
+                Decimal(item["price"]),
+                item.get("stock"),
+                item.get("course"),
+                item.get("term"),
+                f"01tDEMO{n:011d}",
+                f"01uDEMO{n:011d}",
+            ),
+        ).fetchone()
         if row is None:
             continue
         for index, (name, capacity) in enumerate(item.get("sessions", ()), start=1):

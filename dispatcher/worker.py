@@ -101,9 +101,12 @@ class DestinationWorker:
             self.wakeup.clear()
             async with self.pool.connection() as conn:
                 batch = await claim.claim(
-                    conn, destination=self.destination.name, worker=self.worker_id,
-                    limit=limit, lease_seconds=self.settings.lease_seconds,
-                )  # fmt: skip
+                    conn,
+                    destination=self.destination.name,
+                    worker=self.worker_id,
+                    limit=limit,
+                    lease_seconds=self.settings.lease_seconds,
+                )
         except BaseException:
             self._slots.release()
             raise
@@ -183,9 +186,13 @@ class DestinationWorker:
         for message in batch:
             by_id.setdefault(
                 message.id,
-                Outcome(message.id, Result.RETRY, error_code="NO_OUTCOME",
-                        error_message="the destination returned no outcome for this message"),
-            )  # fmt: skip
+                Outcome(
+                    message.id,
+                    Result.RETRY,
+                    error_code="NO_OUTCOME",
+                    error_message="the destination returned no outcome for this message",
+                ),
+            )
         return by_id
 
     async def _record(

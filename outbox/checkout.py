@@ -123,9 +123,15 @@ def _write(
     subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     tax = sum((line.tax for line in lines), Decimal("0"))
     facts = OrderFacts(
-        order.order_number, order.currency, subtotal, tax, subtotal + tax,
-        order.payment_method, order.placed_at or datetime.now(UTC), order.correlation_id,
-    )  # fmt: skip
+        order.order_number,
+        order.currency,
+        subtotal,
+        tax,
+        subtotal + tax,
+        order.payment_method,
+        order.placed_at or datetime.now(UTC),
+        order.correlation_id,
+    )
     columns = message_columns(order_messages(facts, customer, lines)) if publish else None
     with conn.pipeline():
         inserted_order = conn.execute(query("insert_order"), _order_params(facts, customer))

@@ -62,14 +62,18 @@ def error_for_response(response: httpx.Response, *, code: str | None = None) -> 
     message = f"HTTP {status}: {text}" if text else f"HTTP {status}"
     if status == 429:
         return RateLimitedError(
-            message, code=code or "RATE_LIMITED", http_status=status,
+            message,
+            code=code or "RATE_LIMITED",
+            http_status=status,
             retry_after=reset_after_seconds(response),
-        )  # fmt: skip
+        )
     if status in RETRYABLE_STATUSES or status >= 500:
         return RetryableError(
-            message, code=code or f"HTTP_{status}", http_status=status,
+            message,
+            code=code or f"HTTP_{status}",
+            http_status=status,
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
-        )  # fmt: skip
+        )
     return PermanentError(message, code=code or f"HTTP_{status}", http_status=status)
 
 

@@ -130,9 +130,13 @@ def test_retry_after_permanent_and_breaker(db_url: str, receiver: Receiver, tmp_
     config = write_config(
         tmp_path,
         dispatcher={"poll_interval_seconds": 0.2},
-        webhook={"type": "webhook", "url": receiver.url, "batch_size": 1,
-                 "breaker": {"failures": 2, "cooldown_seconds": 0.5}},
-    )  # fmt: skip
+        webhook={
+            "type": "webhook",
+            "url": receiver.url,
+            "batch_size": 1,
+            "breaker": {"failures": 2, "cooldown_seconds": 0.5},
+        },
+    )
     log = tmp_path / "log"
     with dispatchers(db_url, config, log) as (proc,):
         wait_for(lambda: status_counts(db_url).get("dead", 0) == 1, timeout=30)
@@ -144,8 +148,10 @@ def test_retry_after_permanent_and_breaker(db_url: str, receiver: Receiver, tmp_
         ).fetchall()
         last = conn.execute("SELECT last_error_code FROM outbox.messages").fetchone()
     assert [(a[0], a[1], a[2]) for a in attempts] == [
-        ("retry", 503, "HTTP_503"), ("retry", 503, "HTTP_503"), ("dead", 422, "HTTP_422"),
-    ]  # fmt: skip
+        ("retry", 503, "HTTP_503"),
+        ("retry", 503, "HTTP_503"),
+        ("dead", 422, "HTTP_422"),
+    ]
     assert (attempts[1][3] - attempts[0][3]).total_seconds() >= 1.0  # Retry-After honoured
     assert last == ("HTTP_422",)
     states = [
@@ -192,8 +198,11 @@ def test_run_refuses_a_broken_config_with_every_error(db_url: str, tmp_path: Pat
     result = subprocess.run(
         [sys.executable, "-m", "dispatcher.cli", "run", "--config", str(config)],
         env={**os.environ, "OUTBOX_DATABASE_URL": db_url},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert f"{config}:4" in result.stdout
     assert "batchsize" in result.stdout

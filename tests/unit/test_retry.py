@@ -78,9 +78,16 @@ def test_reset_header_read_as_epoch_milliseconds() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(429, RateLimitedError), (503, RetryableError), (522, RetryableError), (408, RetryableError),
-     (400, PermanentError), (404, PermanentError), (422, PermanentError)],
-)  # fmt: skip
+    [
+        (429, RateLimitedError),
+        (503, RetryableError),
+        (522, RetryableError),
+        (408, RetryableError),
+        (400, PermanentError),
+        (404, PermanentError),
+        (422, PermanentError),
+    ],
+)
 def test_error_for_response_classifies_status(status: int, kind: type[Exception]) -> None:
     error = error_for_response(httpx.Response(status, text="nope"))
     assert type(error) is kind

@@ -1,0 +1,36 @@
+-- name: set_actor :exec
+-- Name the operator in the audit trail for this transaction.
+SELECT set_config('outbox.actor', %(actor)s, true)
+
+-- name: lag :many
+SELECT destination, extract(epoch FROM oldest_undelivered_age)::float8, undelivered, paused_until
+  FROM outbox.lag ORDER BY destination
+
+-- name: backlog :many
+SELECT destination, status::text, messages, extract(epoch FROM oldest_age)::float8, next_retry_at
+  FROM outbox.backlog ORDER BY destination, status
+
+-- name: dead_letters :many
+SELECT id, destination, event_type, error_code, error_message, attempts, last_attempt_at
+  FROM outbox.dead_letters
+ WHERE (%(destination)s::text IS NULL OR destination = %(destination)s)
+ ORDER BY id DESC
+ LIMIT %(limit)s
+
+-- name: retry :one
+SELECT outbox.retry(%(message_id)s, %(reason)s)
+
+-- name: retry_dead :one
+SELECT outbox.retry_dead(%(destination)s, %(error_code)s, %(reason)s)
+
+-- name: cancel :one
+SELECT outbox.cancel(%(message_id)s, %(reason)s)
+
+-- name: replay :one
+SELECT outbox.replay(%(destination)s, %(since)s, coalesce(%(until)s::timestamptz, now()),
+                     %(event_type)s, %(reason)s)
+
+-- name: message_history :many
+SELECT at, kind, number, worker, outcome, http_status, error_code, error_message, duration_ms,
+       mapping_version
+  FROM outbox.message_history(%(message_id)s)
