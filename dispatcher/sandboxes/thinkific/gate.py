@@ -75,9 +75,8 @@ class Gate:
             return
         headers = Headers(scope=scope)
         quota = self.state.limiter.take(site_of(self.state.settings, headers))
-        stamped = _stamping(counted, quota)
-        if not await self._refused(fired, quota, over_cap, headers, stamped):
-            await self.app(scope, receive, stamped)
+        if not await self._refused(fired, quota, over_cap, headers, counted):
+            await self.app(scope, receive, _stamping(counted, quota))
 
     async def _at_edge(self, fired: list[FaultRule], send: Send) -> bool:
         if self.state.faults.outage:
@@ -95,11 +94,14 @@ class Gate:
     async def _refused(
         self, fired: list[FaultRule], quota: Quota, over_cap: bool, headers: Headers, send: Send
     ) -> bool:
+        """Answer the request here if something refuses it; ``send`` is not yet stamped."""
         traffic = self.state.traffic
         injected = {rule.kind: rule.status or 0 for rule in fired}
-        if not quota.allowed or FaultKind.RATE_LIMITED in injected:
+        limited = not quota.allowed or FaultKind.RATE_LIMITED in injected
+        send = _stamping(send, quota.exhausted() if limited else quota)
+        if limited:
             traffic.rate_limited += 1
-            await _answer_json(_stamping(send, quota.exhausted()), 429, RATE_LIMIT_MESSAGE)
+            await _answer_json(send, 429, RATE_LIMIT_MESSAGE)
         elif over_cap:
             traffic.rate_limited += 1
             traffic.concurrency_limited += 1
