@@ -57,6 +57,9 @@ class DispatcherConfig(_Strict):
     reclaim_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 20.0
     pool_size: Annotated[int, Field(ge=2, le=200)] | None = None
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] | None = 8700
+    sample_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
 
 
 class Config(_Strict):

@@ -8,7 +8,6 @@ once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import os
 import signal
@@ -20,14 +19,18 @@ from typing import Any
 
 import httpx
 import structlog
+import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
+from dispatcher import web
 from dispatcher.config import Config, DestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
 from dispatcher.listener import Listener
 from dispatcher.mapping.reload import MappingSet
+from dispatcher.metrics import Metrics
+from dispatcher.status import Sampler
 from dispatcher.worker import DestinationWorker
 from outbox.resources import resource_dir
 
@@ -81,6 +84,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
     log = structlog.get_logger("dispatcher")
     stopping = stopping or asyncio.Event()
     worker_id = new_worker_id()
+    metrics = Metrics()
     enabled = {name: d for name, d in config.destinations.items() if d.enabled}
     pool_size = config.dispatcher.pool_size or sum(d.concurrency for d in enabled.values()) + 2
     _install_signals(stopping, log)
@@ -102,19 +106,58 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
                 config.worker_settings(context.name),
                 wakeup=wakeups[context.name],
                 mapping_version=mapping_version(context),
+                metrics=metrics,
             )
             for context in contexts
         ]
+        sampler = Sampler(pool, metrics, config.dispatcher.sample_interval_seconds)
+        background = [
+            asyncio.create_task(Listener(database_url, wakeups).run(stopping)),
+            asyncio.create_task(sampler.run(stopping)),
+            *_http_server(config, metrics, sampler, mappings, worker_id, log),
+        ]
         log.info("dispatcher started", worker=worker_id, destinations=sorted(enabled))
-        listener = asyncio.create_task(Listener(database_url, wakeups).run(stopping))
         grace = config.dispatcher.shutdown_grace_seconds
         await asyncio.gather(*(w.run(stopping, grace) for w in workers))
-        listener.cancel()  # a hint only: nothing to finish
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        for task in background:  # hints and views only: nothing to finish
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         for worker in workers:
             await worker.destination.aclose()
     log.info("dispatcher stopped", worker=worker_id)
+
+
+def _http_server(
+    config: Config,
+    metrics: Metrics,
+    sampler: Sampler,
+    mappings: MappingSet | None,
+    worker_id: str,
+    log: Any,
+) -> list[asyncio.Task[None]]:
+    """/metrics, /healthz, /readyz and the status page, on loopback unless configured.
+
+    A port already taken (a second dispatcher on the same host) costs this process its page,
+    never its deliveries.
+    """
+    top = config.dispatcher
+    if top.http_port is None:
+        return []
+    try:
+        sock = socket.create_server((top.http_host, top.http_port), reuse_port=False)
+    except OSError as exc:
+        log.warning("status page disabled: cannot listen", port=top.http_port, error=str(exc))
+        return []
+    app = web.create_app(
+        metrics,
+        sampler,
+        mappings_ok=lambda: mappings is None or mappings.current is not None,
+        worker_id=worker_id,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    host, port = sock.getsockname()[:2]
+    log.info("status page and metrics", url=f"http://{host}:{port}/")
+    return [asyncio.create_task(server.serve(sockets=[sock]))]
 
 
 def load_mappings(config: Config, enabled: dict[str, DestinationConfig]) -> MappingSet | None:

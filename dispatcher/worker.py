@@ -20,8 +20,9 @@ import structlog
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from dispatcher import claim, record
-from dispatcher.breaker import CircuitBreaker
+from dispatcher.breaker import BreakerState, CircuitBreaker
 from dispatcher.destinations.base import Destination, Message, Outcome, Result
+from dispatcher.metrics import Metrics
 from dispatcher.record import Finished
 from dispatcher.retry import Decision, RetryPolicy, decide, outcome_for_error
 from outbox.models import AttemptOutcome, MessageStatus
@@ -51,6 +52,7 @@ class DestinationWorker:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         mapping_version: Callable[[], str | None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.destination = destination
         self.pool = pool
@@ -60,6 +62,7 @@ class DestinationWorker:
         self.rng = rng or random.Random()
         self.clock = clock
         self.mapping_version = mapping_version
+        self.metrics = metrics or Metrics()
         self.log = structlog.get_logger("dispatcher.worker").bind(destination=destination.name)
         self.breaker = CircuitBreaker(
             settings.breaker_threshold, settings.breaker_cooldown, clock, self._breaker_moved
@@ -99,6 +102,7 @@ class DestinationWorker:
                 else min(self.settings.batch_size, self.destination.max_batch)
             )
             self.wakeup.clear()
+            started = time.perf_counter()
             async with self.pool.connection() as conn:
                 batch = await claim.claim(
                     conn,
@@ -107,6 +111,9 @@ class DestinationWorker:
                     limit=limit,
                     lease_seconds=self.settings.lease_seconds,
                 )
+            self.metrics.claim_seconds.labels(self.destination.name).observe(
+                time.perf_counter() - started
+            )
         except BaseException:
             self._slots.release()
             raise
@@ -244,8 +251,11 @@ class DestinationWorker:
 
     def _account(self, results: Sequence[Finished], applied: set[int], took: Any) -> None:
         counts: dict[str, int] = {}
+        name = self.destination.name
         for r in results:
             counts[r.decision.outcome.value] = counts.get(r.decision.outcome.value, 0) + 1
+            self.metrics.outcomes.labels(name, r.message.event_type, r.decision.outcome.value).inc()
+        self.metrics.attempt_seconds.labels(name).observe(took.total_seconds())
         self.breaker.record(succeeded=counts.get("delivered", 0), failed=counts.get("retry", 0))
         failed = [r for r in results if r.decision.outcome is not AttemptOutcome.DELIVERED]
         log = self.log.warning if failed else self.log.info
@@ -299,7 +309,9 @@ class DestinationWorker:
                 "grace period over; handed back unfinished batches", batches=len(pending)
             )
 
-    def _breaker_moved(self, old: Any, new: Any) -> None:
+    def _breaker_moved(self, old: BreakerState, new: BreakerState) -> None:
+        level = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}[new]
+        self.metrics.breaker_open.labels(self.destination.name).set(level)
         self.log.warning("circuit breaker changed", old=str(old), new=str(new))
 
 

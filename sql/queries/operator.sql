@@ -34,3 +34,11 @@ SELECT outbox.replay(%(destination)s, %(since)s, coalesce(%(until)s::timestamptz
 SELECT at, kind, number, worker, outcome, http_status, error_code, error_message, duration_ms,
        mapping_version
   FROM outbox.message_history(%(message_id)s)
+
+-- name: recent_attempts :many
+-- The newest attempts, for the status page.
+SELECT a.finished_at, m.destination, a.message_id, m.event_type, a.outcome::text, a.http_status,
+       a.error_code, a.duration_ms
+  FROM outbox.attempts a JOIN outbox.messages m ON m.id = a.message_id
+ ORDER BY a.id DESC
+ LIMIT %(limit)s

@@ -1,0 +1,79 @@
+"""A periodic sample of the database's view of the outbox, for metrics, readiness and the page.
+
+Sampling is off the delivery path: one short read every few seconds, from the views that read
+only live rows, never a count over the whole history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg_pool import AsyncConnectionPool
+
+from dispatcher.metrics import Metrics
+from outbox.queries import query
+
+
+@dataclass
+class Snapshot:
+    lag: list[tuple[Any, ...]] = field(default_factory=list)
+    backlog: list[tuple[Any, ...]] = field(default_factory=list)
+    dead: list[tuple[Any, ...]] = field(default_factory=list)
+    attempts: list[tuple[Any, ...]] = field(default_factory=list)
+    sampled_at: float | None = None  # time.monotonic() of the last good sample
+    error: str | None = None
+
+    def fresh(self, within: float) -> bool:
+        return self.sampled_at is not None and time.monotonic() - self.sampled_at <= within
+
+
+class Sampler:
+    def __init__(self, pool: AsyncConnectionPool[Any], metrics: Metrics, interval: float) -> None:
+        self.pool = pool
+        self.metrics = metrics
+        self.interval = interval
+        self.snapshot = Snapshot()
+        self.log = structlog.get_logger("dispatcher.status")
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await self.sample()
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                self.snapshot.error = str(exc)
+                self.log.warning("could not sample the outbox", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=self.interval)
+
+    async def sample(self) -> None:
+        async with self.pool.connection(timeout=5) as conn:
+            snapshot = Snapshot(
+                lag=await _rows(conn, "lag", {}),
+                backlog=await _rows(conn, "backlog", {}),
+                dead=await _rows(conn, "dead_letters", {"destination": None, "limit": 20}),
+                attempts=await _rows(conn, "recent_attempts", {"limit": 20}),
+                sampled_at=time.monotonic(),
+            )
+        self.snapshot = snapshot
+        self._publish(snapshot)
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self.metrics.backlog.clear()
+        for destination, status, messages, _age, _next in snapshot.backlog:
+            self.metrics.backlog.labels(destination, status).set(messages)
+        for destination, age, _count, paused in snapshot.lag:
+            self.metrics.oldest_age.labels(destination).set(age)
+            self.metrics.paused.labels(destination).set(1 if paused else 0)
+
+
+async def _rows(
+    conn: psycopg.AsyncConnection[Any], name: str, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    cursor = await conn.execute(query(name), params)
+    return list(await cursor.fetchall())
