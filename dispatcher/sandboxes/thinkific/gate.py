@@ -49,6 +49,7 @@ class Gate:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Decide at arrival whether the request is one too many in flight, then walk the gate."""
         path = str(scope.get("path", ""))
         if scope["type"] != "http" or not path.startswith(API_BASE):
             await self.app(scope, receive, send)
@@ -64,30 +65,33 @@ class Gate:
             traffic.in_flight -= 1
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, over_cap: bool) -> None:
-        """Decide at arrival whether the request is one too many in flight, then walk the gate."""
         method, path = str(scope["method"]), str(scope["path"])
         counted = self._counting(send, endpoint_of(method, path))
         fired = self.state.faults.draw(method, path)
         delay = sum(rule.latency_ms for rule in fired if rule.kind is FaultKind.LATENCY)
         if delay:
             await asyncio.sleep(delay / 1000)
-        if await self._at_edge(fired, counted):
+        if await self._at_edge(fired, send, counted):
             return
         headers = Headers(scope=scope)
         quota = self.state.limiter.take(site_of(self.state.settings, headers))
         if not await self._refused(fired, quota, over_cap, headers, counted):
             await self.app(scope, receive, _stamping(counted, quota))
 
-    async def _at_edge(self, fired: list[FaultRule], send: Send) -> bool:
+    async def _at_edge(self, fired: list[FaultRule], raw: Send, counted: Send) -> bool:
+        """Outage, Cloudflare 52x (its plain-text ``error code: 52x``) or a dropped connection.
+
+        A dropped connection has no status, so it is counted among the faults fired, not among
+        the calls answered.
+        """
         if self.state.faults.outage:
-            await _answer_json(send, 503, OUTAGE_MESSAGE)
+            await _answer_json(counted, 503, OUTAGE_MESSAGE)
             return True
         for rule in (r for r in fired if r.kind in _EDGE):
             if rule.kind is FaultKind.DROP_CONNECTION:
-                await _drop(send)
-            await _answer(
-                send, rule.status or 520, f"error code: {rule.status}".encode(), "text/plain"
-            )
+                await _drop(raw)
+            status = rule.status or 520
+            await _answer(counted, status, f"error code: {status}".encode(), "text/plain")
             return True
         return False
 

@@ -4,6 +4,7 @@ faults and the ``/__sandbox`` endpoints."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -151,6 +152,18 @@ async def test_fault_drop_connection_breaks_the_response(
     with pytest.raises(httpx.TransportError):
         await client.get("/courses")
     assert (await client.get("/courses")).status_code == 200
+    assert state.stats()["calls"] == {"GET /courses": {"200": 1}}
+    assert state.stats()["faults_fired"] == {"drop_connection": 1}
+
+
+async def test_fault_latency_delays_matching_requests(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    state.faults.inject(FaultKind.LATENCY, latency_ms=60, count=1, path="/courses")
+    started = time.perf_counter()
+    response = await client.get("/courses")
+    assert response.status_code == 200
+    assert time.perf_counter() - started >= 0.05
 
 
 async def test_fault_probability_fires_some_of_the_time(
