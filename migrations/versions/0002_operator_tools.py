@@ -1,4 +1,5 @@
-"""Operator tooling: the audit of operator actions and an index for dead letters.
+"""Operator tooling (the audit of operator actions, an index for dead letters) and the shared
+API budgets of rate-limited destinations.
 
 Revision ID: 0002
 Revises: 0001
@@ -37,6 +38,16 @@ COMMENT ON COLUMN outbox.operator_actions.detail IS 'What else selected the mess
 COMMENT ON COLUMN outbox.operator_actions.reason IS 'Why, in the operator''s words.';
 COMMENT ON COLUMN outbox.operator_actions.affected IS 'How many messages the action changed.';
 
+CREATE TABLE outbox.rate_budgets (
+    destination       text PRIMARY KEY,
+    window_started_at timestamptz NOT NULL,
+    used              integer NOT NULL DEFAULT 0 CHECK (used >= 0)
+);
+COMMENT ON TABLE outbox.rate_budgets IS 'Requests spent in the current rate-limit window per destination, shared by every dispatcher process and host (see outbox.take_budget).';
+COMMENT ON COLUMN outbox.rate_budgets.destination IS 'The rate-limited destination (a name from outbox.destinations).';
+COMMENT ON COLUMN outbox.rate_budgets.window_started_at IS 'Start of the current window, aligned to the wall clock (a minute for Thinkific).';
+COMMENT ON COLUMN outbox.rate_budgets.used IS 'Requests granted so far in this window.';
+
 CREATE INDEX messages_dead_idx ON outbox.messages (destination, last_error_code, id) WHERE status = 'dead';
 """
 
@@ -47,4 +58,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP INDEX outbox.messages_dead_idx")
+    op.execute("DROP TABLE outbox.rate_budgets")
     op.execute("DROP TABLE outbox.operator_actions")
