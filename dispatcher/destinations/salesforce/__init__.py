@@ -1,0 +1,80 @@
+"""The ``salesforce`` destination: storefront events upserted into a Salesforce org.
+
+``build(context)`` is what the daemon calls for ``type: salesforce``; ``fetch_describes`` and
+``check_org_drift`` serve ``outbox mappings check --against salesforce``. Options are described
+in ``settings`` and ``docs/salesforce.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from dispatcher.destinations.salesforce.api import SalesforceApi
+from dispatcher.destinations.salesforce.settings import SalesforceSettings, load_settings
+from dispatcher.destinations.salesforce.writer import SalesforceDestination
+from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.mapping import DestinationMapping
+from dispatcher.mapping.drift import Describe, DriftFinding, check_drift
+from dispatcher.mapping.drift import fetch_describes as _fetch_each
+
+if TYPE_CHECKING:
+    from dispatcher.daemon import DestinationContext
+
+__all__ = [
+    "SalesforceDestination",
+    "SalesforceSettings",
+    "build",
+    "check_org_drift",
+    "fetch_describes",
+    "load_settings",
+]
+
+
+def build(context: DestinationContext) -> SalesforceDestination:
+    config = context.config
+    settings = load_settings(
+        context.name, dict(config.options), timeout_seconds=config.timeout_seconds
+    )
+    if context.mappings is None or not context.mappings.current.destinations.keys() & {
+        context.name,
+        "salesforce",
+    }:
+        raise ConfigError([ConfigIssue(
+            "mappings", f"destinations.{context.name}", "no Salesforce mapping is loaded",
+            "add mappings/salesforce.yaml (destination: salesforce) to the mappings folder",
+        )])  # fmt: skip
+    api = SalesforceApi(context.client, settings)
+    return SalesforceDestination(
+        context.name, api, context.pool, context.mappings,
+        max_batch=min(settings.max_batch, config.batch_size),
+    )  # fmt: skip
+
+
+async def fetch_describes(
+    client: httpx.AsyncClient,
+    options: Mapping[str, Any],
+    objects: Iterable[str],
+    *,
+    name: str = "salesforce",
+    environ: dict[str, str] | None = None,
+) -> dict[str, Describe]:
+    """``GET /sobjects/{T}/describe`` for each object, with the destination's own options
+    (credentials from the environment); an object the org lacks is left out."""
+    api = SalesforceApi(client, load_settings(name, dict(options), environ=environ))
+    return await _fetch_each(objects, api.describe)
+
+
+async def check_org_drift(
+    client: httpx.AsyncClient,
+    options: Mapping[str, Any],
+    mapping: DestinationMapping,
+    *,
+    name: str = "salesforce",
+    environ: dict[str, str] | None = None,
+) -> tuple[DriftFinding, ...]:
+    """The drift findings of ``mapping`` against the live org's describe results."""
+    api = SalesforceApi(client, load_settings(name, dict(options), environ=environ))
+    return await check_drift(mapping, api.describe)

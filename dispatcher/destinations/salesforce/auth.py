@@ -1,0 +1,115 @@
+"""OAuth for server-to-server calls: a cached bearer token, renewed once when Salesforce says
+the session is gone.
+
+Both flows of API-NOTES §1.1 (help.salesforce.com "OAuth 2.0 Client Credentials Flow" and
+"OAuth 2.0 JWT Bearer Flow"): a form POST to ``/services/oauth2/token`` with either
+``grant_type=client_credentials`` plus the consumer key and secret, or
+``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` plus an RS256 assertion
+(``iss`` consumer key, ``sub`` username, ``aud`` login host, ``exp`` a few minutes ahead).
+Neither returns a refresh token or a lifetime, so the token is kept until a call answers
+401 ``INVALID_SESSION_ID``; then one new token is fetched and the call is sent once more.
+
+The token request travels through the same client and transport as the call it serves
+(``httpx.Auth.async_auth_flow``), and a lock makes concurrent batches share one renewal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable, Generator
+
+import httpx
+import jwt
+import structlog
+
+from dispatcher.destinations.salesforce.settings import Credentials
+from dispatcher.errors import RetryableError
+from dispatcher.redact import redact
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ASSERTION_LIFETIME = 180  # seconds; simple-salesforce uses now + 3 minutes (API-NOTES §1.1)
+
+
+class SalesforceAuth(httpx.Auth):
+    requires_response_body = True
+
+    def __init__(self, credentials: Credentials, *, clock: Callable[[], float] = time.time):
+        self._credentials = credentials
+        self._clock = clock
+        self._token: str | None = None
+        self._lock = asyncio.Lock()
+        self.tokens_fetched = 0
+        self._log = structlog.get_logger("dispatcher.salesforce.auth")
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("the Salesforce destination uses an httpx.AsyncClient")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = self._token
+        if token is None:
+            async with self._lock:
+                if self._token is None:
+                    self._token = self._read(await _answer((yield self._token_request())))
+                token = self._token
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = await _answer((yield request))
+        if not _session_expired(response):
+            return
+        async with self._lock:
+            if self._token == token:  # no concurrent call renewed it meanwhile
+                self._log.info("session expired; fetching a new token")
+                self._token = self._read(await _answer((yield self._token_request())))
+            token = self._token
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+    def _token_request(self) -> httpx.Request:
+        c = self._credentials
+        if c.flow == "jwt":
+            form = {"grant_type": JWT_GRANT, "assertion": self._assertion()}
+        else:
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": c.client_id,
+                "client_secret": c.client_secret or "",
+            }
+        return httpx.Request("POST", c.token_url, data=form)
+
+    def _assertion(self) -> str:
+        c = self._credentials
+        claims = {
+            "iss": c.client_id,
+            "sub": c.username,
+            "aud": c.audience,
+            "exp": int(self._clock()) + ASSERTION_LIFETIME,
+        }
+        return jwt.encode(claims, c.private_key or "", algorithm="RS256")
+
+    def _read(self, response: httpx.Response) -> str:
+        """The access token, or a retryable error naming OAuth's ``error`` (§1.1, shape 4):
+        a wrong secret is the operator's to fix, not a reason to bury every message."""
+        body = response.json() if response.content else {}
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code == 200 and isinstance(token, str):
+            self.tokens_fetched += 1
+            return token
+        error = body.get("error", f"HTTP_{response.status_code}") if isinstance(body, dict) else ""
+        detail = body.get("error_description", "") if isinstance(body, dict) else response.text
+        raise RetryableError(
+            redact(f"token request refused: {error}: {detail}"),
+            code=f"OAUTH_{str(error).upper()}",
+            http_status=response.status_code,
+        )
+
+
+async def _answer(response: httpx.Response) -> httpx.Response:
+    await response.aread()
+    return response
+
+
+def _session_expired(response: httpx.Response) -> bool:
+    """401 with ``[{"errorCode": "INVALID_SESSION_ID", ...}]`` (§1.1 Simulator, §1.7)."""
+    return response.status_code == 401 and b"INVALID_SESSION_ID" in response.content

@@ -1,0 +1,212 @@
+"""From a claimed batch to the records to write: map, look up, de-duplicate, choose bodies.
+
+Every message is mapped first, so a message the mapping refuses dies here without an API call.
+The surviving records are merged across the batch by object type and external ID (two orders of
+one clinic write its Account once) and ordered parents first, by the references the mapping
+declares, so a child never reaches Salesforce before the record it points at.
+
+Field ownership. An upsert has one body whether it creates or updates (API-NOTES §1.2–1.3), yet
+the mapping sends fields Salesforce owns (``owner: salesforce``) and fields it will not update
+(``OrderItem.OrderId``) on create only. The destination remembers every record it has written
+in ``outbox.salesforce_ids``; a key found there is sent with the update body, any other key with
+the create body. This costs no API call, unlike a SOQL existence check per object type, which
+would double the calls of a trickle of single orders. The one gap is a crash between the write
+and remembering it: the redelivery then sends the create body to an existing record. Salesforce
+refuses a not-updateable field on such a record (INVALID_FIELD_FOR_INSERT_UPDATE), and the
+writer resends those records with the update body; a Salesforce-owned field written in that
+window gets its initial value back, which the writer logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dispatcher.destinations.base import Message, Outcome, Result
+from dispatcher.mapping import DestinationMapping, MappedRecord, MappingError, Operation
+
+Key = tuple[str, str]
+"""(object name, external-ID value) of one record."""
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A storefront key the destination wrote before, from ``outbox.salesforce_ids``."""
+
+    upsert_key: str
+    salesforce_id: str
+    matched_by: str = "external_id"
+
+
+@dataclass(slots=True)
+class RecordWrite:
+    """One record of the batch, shared by every message that produces it."""
+
+    object_name: str
+    external_id_field: str
+    upsert_key: str
+    operation: Operation
+    body: dict[str, Any]
+    update_body: dict[str, Any]  # what to resend if a record sent for creation already exists
+    storefront_keys: set[str] = field(default_factory=set)
+    matched_by: str = "external_id"
+
+    @property
+    def key(self) -> Key:
+        return (self.object_name, self.upsert_key)
+
+    def payload(self) -> dict[str, Any]:
+        """The record as sObject Collections wants it: typed, with its external-ID value."""
+        return {
+            "attributes": {"type": self.object_name},
+            **self.body,
+            self.external_id_field: self.upsert_key,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePlan:
+    message: Message
+    keys: tuple[Key, ...]  # the message's records, parents first
+    primary: Key | None  # whose Salesforce Id the outcome records
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlan:
+    messages: tuple[MessagePlan, ...]
+    writes: dict[Key, RecordWrite]  # in the order they must be sent
+    refused: tuple[Outcome, ...]
+
+
+def object_order(mapping: DestinationMapping) -> tuple[str, ...]:
+    """Object types parents first: a topological order of the sections' references, ties
+    broken by where the type first appears in the mapping's event lists."""
+    first_seen: dict[str, int] = {}
+    for sections in mapping.events.values():
+        for index, section in enumerate(sections):
+            first_seen[section.object_name] = min(first_seen.get(section.object_name, index), index)
+    parents: dict[str, set[str]] = {name: set() for name in first_seen}
+    for section in mapping.sections.values():
+        parents.setdefault(section.object_name, set()).update(
+            p for p in section.references if p != section.object_name
+        )
+    ordered: list[str] = []
+    pending = sorted(parents, key=lambda name: (first_seen.get(name, 99), name))
+    while pending:
+        ready = next((n for n in pending if parents[n] <= set(ordered)), pending[0])
+        ordered.append(ready)
+        pending.remove(ready)
+    return tuple(ordered)
+
+
+def map_batch(
+    mapping: DestinationMapping,
+    batch: Sequence[Message],
+    lookup: Callable[[str, str], Any],
+) -> tuple[list[tuple[Message, tuple[MappedRecord, ...]]], list[Outcome]]:
+    """Each message's records, or a dead outcome naming the object and field at fault."""
+    mapped: list[tuple[Message, tuple[MappedRecord, ...]]] = []
+    refused: list[Outcome] = []
+    for message in batch:
+        try:
+            records = mapping.apply(message.event_type, message.payload, lookup).records
+        except MappingError as exc:
+            refused.append(Outcome(message.id, Result.DEAD, None, "MAPPING_ERROR", str(exc)))
+            continue
+        mapped.append((message, records))
+    return mapped, refused
+
+
+def plan_batch(
+    mapping: DestinationMapping,
+    mapped: Iterable[tuple[Message, tuple[MappedRecord, ...]]],
+    known: Mapping[Key, Known],
+    refused: Sequence[Outcome] = (),
+) -> BatchPlan:
+    order = {name: rank for rank, name in enumerate(object_order(mapping))}
+    aliases = _aliases(mapping, known)
+    writes: dict[Key, RecordWrite] = {}
+    plans: list[MessagePlan] = []
+    for message, records in mapped:
+        keys = [_merge(writes, record, known.get(_own(record)), aliases) for record in records]
+        plans.append(MessagePlan(message, tuple(keys), _primary(mapping, records, keys)))
+    ranked = sorted(writes.values(), key=lambda w: order.get(w.object_name, len(order)))
+    return BatchPlan(tuple(plans), {w.key: w for w in ranked}, tuple(refused))
+
+
+def _own(record: MappedRecord) -> Key:
+    return (record.object_name, str(record.external_id))
+
+
+def _merge(
+    writes: dict[Key, RecordWrite],
+    record: MappedRecord,
+    known: Known | None,
+    aliases: Mapping[tuple[str, str], str],
+) -> Key:
+    """Add one message's record; the batch's last message wins where two disagree."""
+    upsert_key = known.upsert_key if known else str(record.external_id)
+    operation = Operation.UPDATE if known else Operation.CREATE
+    attached = known is not None and known.matched_by == "email"
+    body = _body(record, operation, aliases, attached)
+    update_body = body if known else _body(record, Operation.UPDATE, aliases, attached)
+    write = writes.get((record.object_name, upsert_key))
+    if write is None:
+        write = RecordWrite(
+            record.object_name, record.external_id_field, upsert_key, operation, body,
+            update_body, matched_by=known.matched_by if known else "external_id",
+        )  # fmt: skip
+        writes[write.key] = write
+    else:
+        write.body.update(body)
+        write.update_body.update(update_body)
+    write.storefront_keys.add(str(record.external_id))
+    return write.key
+
+
+def _body(
+    record: MappedRecord,
+    operation: Operation,
+    aliases: Mapping[tuple[str, str], str],
+    attached: bool,
+) -> dict[str, Any]:
+    body = {
+        key: _alias(value, aliases)
+        for key, value in record.body(operation).items()
+        if key != record.external_id_field
+    }
+    if attached:
+        # A Contact found by its e-mail keeps its own Account: never move it.
+        body = {k: v for k, v in body.items() if not isinstance(v, dict)}
+    return body
+
+
+def _aliases(mapping: DestinationMapping, known: Mapping[Key, Known]) -> dict[tuple[str, str], str]:
+    """(external-ID field, storefront key) → the key a parent is really written under, so a
+    child points at the Contact a guest was attached to."""
+    fields = {s.object_name: s.external_id.target for s in mapping.sections.values()}
+    return {
+        (fields[obj], key): found.upsert_key
+        for (obj, key), found in known.items()
+        if found.upsert_key != key and obj in fields
+    }
+
+
+def _alias(value: Any, aliases: Mapping[tuple[str, str], str]) -> Any:
+    if not aliases or not isinstance(value, dict) or len(value) != 1:
+        return value
+    ((name, key),) = value.items()
+    return {name: aliases.get((name, str(key)), key)}
+
+
+def _primary(
+    mapping: DestinationMapping, records: Sequence[MappedRecord], keys: Sequence[Key]
+) -> Key | None:
+    """The event's own record (the Order of an order, the registration of a registration):
+    the last record not written once per list item; accounts and contacts come before it."""
+    primary = None
+    for record, key in zip(records, keys, strict=True):
+        if mapping.sections[record.section].for_each is None:
+            primary = key
+    return primary

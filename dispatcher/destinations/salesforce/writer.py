@@ -1,0 +1,159 @@
+"""The Salesforce destination: a claimed batch in, one outcome per message out.
+
+A message is delivered only when every record it produces was written; its outcome records the
+Salesforce Id of its own record (the Order of an order). Records travel parents first, and once
+a call has failed a parent, records that only that parent's messages need are not sent at all.
+A whole call refused (network, 5xx, the daily limit) stops the batch: every message not yet
+decided gets that call's error, so a failing org is not asked again within the same batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from psycopg_pool import AsyncConnectionPool
+
+from dispatcher.destinations.base import Message, Outcome
+from dispatcher.destinations.salesforce import catalog, identity
+from dispatcher.destinations.salesforce.api import SalesforceApi
+from dispatcher.destinations.salesforce.plan import (
+    BatchPlan,
+    Key,
+    MessagePlan,
+    RecordWrite,
+    map_batch,
+    plan_batch,
+)
+from dispatcher.destinations.salesforce.upsert import PER_COMPOSITE, RecordResult, chunks, upsert
+from dispatcher.errors import DeliveryError, RetryableError
+from dispatcher.mapping import DestinationMapping, Operation
+from dispatcher.mapping.reload import MappingSet
+from dispatcher.retry import outcome_for_error
+
+RESEND_CODE = "INVALID_FIELD_FOR_INSERT_UPDATE"
+Results = dict[Key, RecordResult]
+
+
+class SalesforceDestination:
+    def __init__(
+        self,
+        name: str,
+        api: SalesforceApi,
+        pool: AsyncConnectionPool[Any],
+        mappings: MappingSet,
+        *,
+        max_batch: int = 200,
+    ) -> None:
+        self.name = name
+        self.max_batch = max_batch
+        self.api = api
+        self._pool = pool
+        self._mappings = mappings
+        self._catalog = catalog.Catalog(api, pool, api.settings.pricebook_id)
+        self._log = structlog.get_logger("dispatcher.salesforce").bind(destination=name)
+
+    def mapping(self) -> DestinationMapping:
+        """The mapping file for this destination's name, or the shipped ``salesforce`` one."""
+        found = self._mappings.current.destinations
+        return found.get(self.name) or found["salesforce"]
+
+    async def deliver(self, batch: Sequence[Message]) -> Sequence[Outcome]:
+        mapping = self.mapping()
+        try:
+            lookup = await self._catalog.lookup_for(mapping, batch)
+        except DeliveryError as exc:
+            return [outcome_for_error(m.id, exc) for m in batch]
+        mapped, refused = map_batch(mapping, batch, lookup)
+        try:
+            async with self._pool.connection() as conn:
+                known = await identity.known_ids(conn, self.name, mapped)
+                if self.api.settings.match_guests_by_email:
+                    known |= await identity.match_guests(self.api, conn, self.name, mapped, known)
+        except DeliveryError as exc:
+            return [*refused, *(outcome_for_error(m.id, exc) for m, _ in mapped)]
+        plan = plan_batch(mapping, mapped, known, refused)
+        results = await self._send(plan, list(plan.writes.values()))
+        await self._resend_existing(plan, results)
+        async with self._pool.connection() as conn:
+            await identity.remember(conn, self.name, plan.writes.values(), results)
+        return [*plan.refused, *(self._outcome(m, results) for m in plan.messages)]
+
+    async def _send(self, plan: BatchPlan, writes: list[RecordWrite]) -> Results:
+        results: Results = {}
+        remaining = writes
+        while remaining:
+            steps = chunks(remaining)
+            sent = steps[:PER_COMPOSITE]
+            remaining = [w for step in steps[PER_COMPOSITE:] for w in step]
+            try:
+                for result in await upsert(self.api, sent):
+                    results[result.key] = result
+            except DeliveryError as exc:
+                for write in [w for step in sent for w in step] + remaining:
+                    results[write.key] = RecordResult(write.key, None, False, exc)
+                break
+            remaining = _still_needed(plan, remaining, results)
+        return results
+
+    async def _resend_existing(self, plan: BatchPlan, results: Results) -> None:
+        """Records sent for creation that already existed (the crash window in ``plan``):
+        Salesforce refused their not-updateable fields, so send the update body instead."""
+        again = [
+            dataclasses.replace(w, operation=Operation.UPDATE, body=w.update_body)
+            for w in plan.writes.values()
+            if w.operation is Operation.CREATE
+            and (found := results.get(w.key)) is not None
+            and found.error is not None
+            and found.error.code == RESEND_CODE
+        ]
+        if again:
+            self._log.warning("records existed though not remembered; resending as updates",
+                              records=len(again))  # fmt: skip
+            results.update(await self._send(plan, again))
+        existed = [
+            w.key for w in plan.writes.values()
+            if w.operation is Operation.CREATE and (r := results.get(w.key)) is not None
+            and r.error is None and not r.created
+        ]  # fmt: skip
+        if existed:
+            self._log.warning("records sent for creation already existed; fields Salesforce "
+                              "owns got their initial values", records=existed[:10])  # fmt: skip
+
+    def _outcome(self, plan: MessagePlan, results: Results) -> Outcome:
+        for key in plan.keys:
+            result = results.get(key)
+            error = None if result is None else result.error
+            if result is None:
+                error = RetryableError("the record was not sent", code="NOT_SENT")
+            if error is not None:
+                outcome = outcome_for_error(plan.message.id, error)
+                return dataclasses.replace(outcome, error_message=f"{key[0]} {key[1]}: {error}")
+        primary = results[plan.primary] if plan.primary else None
+        return Outcome.delivered(
+            plan.message.id, record_id=primary.salesforce_id if primary else None, http_status=200
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _still_needed(
+    plan: BatchPlan, writes: list[RecordWrite], results: Results
+) -> list[RecordWrite]:
+    """Drop records whose every message already failed: no call is spent on a child whose
+    parent was refused."""
+    failed = {
+        m.message.id
+        for m in plan.messages
+        if any((r := results.get(k)) is not None and r.error is not None for k in m.keys)
+    }
+    if not failed:
+        return writes
+    users: dict[Key, set[int]] = {}
+    for m in plan.messages:
+        for key in m.keys:
+            users.setdefault(key, set()).add(m.message.id)
+    return [w for w in writes if not users.get(w.key, set()) <= failed]

@@ -1,0 +1,132 @@
+"""A Salesforce destination wired to an in-process sandbox org and a real outbox database."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+
+from dispatcher import claim, record
+from dispatcher.config import DestinationConfig
+from dispatcher.daemon import DestinationContext
+from dispatcher.destinations.base import Message, Outcome
+from dispatcher.destinations.salesforce import SalesforceDestination, build
+from dispatcher.mapping.reload import MappingSet
+from dispatcher.record import Finished
+from dispatcher.retry import RetryPolicy, decide
+from dispatcher.sandboxes.salesforce import SandboxState, load_seed
+from outbox import place_order
+from outbox.models import CartLine, Customer, OrderRequest
+from outbox.resources import resource_dir
+
+BASE_URL = "https://acme.my.salesforce.com"
+SECRET_ENV = "TEST_SALESFORCE_SECRET"
+
+
+def seed_catalog(conn: psycopg.Connection[Any]) -> None:
+    """The storefront's catalog, hydrated from the sandbox's seed as the demo does."""
+    catalog = load_seed()
+    for p in catalog.products:
+        conn.execute(
+            """
+            INSERT INTO commerce.products (sku, name, purchase_type, price, stock,
+                   thinkific_course_id, license_term_days, salesforce_product2_id,
+                   salesforce_pricebook_entry_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            """,
+            (p.sku, p.name, p.purchase_type, p.price, p.stock, p.thinkific_course_id,
+             p.license_term_days, p.product2_id, p.pricebook_entry_id),
+        )  # fmt: skip
+    conn.commit()
+
+
+def order_request(number: str, *, email: str | None = None, **customer: Any) -> OrderRequest:
+    buyer = Customer(
+        email=email or f"{number.lower()}@example.org",
+        first_name="Ada",
+        last_name=f"Lovelace {number}",
+        **customer,
+    )
+    lines = (CartLine("WB-101", 2, Decimal("30.00")), CartLine("DL-301", 1, Decimal("40.00")))
+    return OrderRequest(number, buyer, lines, payment_method="card")
+
+
+def place(conn: psycopg.Connection[Any], *numbers: str, **customer: Any) -> None:
+    for number in numbers:
+        place_order(conn, order_request(number, **customer))
+    conn.commit()
+
+
+def salesforce_config(**options: Any) -> DestinationConfig:
+    base = {
+        "instance_url": BASE_URL,
+        "auth": {"client_id": "sandbox-consumer-key", "client_secret_env": SECRET_ENV},
+        "pricebook_id": load_seed().pricebook_id,
+    }
+    return DestinationConfig(type="salesforce", batch_size=200, options={**base, **options})
+
+
+@dataclass
+class Org:
+    """The sandbox, the destination and the outbox, with the worker's claim and record."""
+
+    app: Starlette
+    destination: SalesforceDestination
+    pool: AsyncConnectionPool[Any]
+
+    @property
+    def sandbox(self) -> SandboxState:
+        state: SandboxState = self.app.state.sandbox
+        return state
+
+    def records(self, sobject: str) -> list[dict[str, Any]]:
+        return list(self.sandbox.store.rows(sobject))
+
+    @property
+    def api_calls(self) -> int:
+        return int(self.sandbox.usage.used)
+
+    async def claim(self, limit: int = 200) -> list[Message]:
+        async with self.pool.connection() as conn:
+            return await claim.claim(
+                conn, destination="salesforce", worker="w", limit=limit, lease_seconds=60
+            )
+
+    async def finish(self, batch: Sequence[Message], outcomes: Sequence[Outcome]) -> None:
+        by_id = {o.message_id: o for o in outcomes}
+        now = datetime.now(UTC)
+        results = [
+            Finished(
+                m,
+                decide(by_id[m.id], m.attempt, RetryPolicy(), random.Random(0)),
+                by_id[m.id].http_status,
+                by_id[m.id].record_id,
+                now,
+                now,
+            )
+            for m in batch
+        ]
+        async with self.pool.connection() as conn:
+            await record.finish(conn, results, worker="w")
+
+    async def deliver_due(self, limit: int = 200) -> list[Outcome]:
+        """One turn of the worker loop: claim, deliver outside any transaction, record."""
+        batch = await self.claim(limit)
+        outcomes = list(await self.destination.deliver(batch))
+        await self.finish(batch, outcomes)
+        return outcomes
+
+
+def make_org(app: Starlette, pool: AsyncConnectionPool[Any], client: httpx.AsyncClient,
+             config: DestinationConfig) -> Org:  # fmt: skip
+    mappings = MappingSet(resource_dir("mappings"))
+    context = DestinationContext("salesforce", config, client, pool, mappings)
+    return Org(app, build(context), pool)
