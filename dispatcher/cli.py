@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
+import structlog
 import typer
+from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 from rich.table import Table
 
@@ -18,10 +20,13 @@ from dispatcher import daemon, database, demo, logs, operations
 from dispatcher.config import CONFIG_ENV
 from dispatcher.config import load as load_config
 from dispatcher.errors import ConfigError
+from dispatcher.jobs import scheduled_jobs
 from dispatcher.mapping import MappingConfigError
 from dispatcher.mapping import check as check_mappings
 from dispatcher.mapping import load as load_mappings
+from dispatcher.scheduler import Job, JobContext, run_job
 from outbox import migrate as schema
+from outbox.queries import query
 from outbox.resources import resource_dir
 
 app = typer.Typer(
@@ -31,6 +36,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database in use: its URL, and the embedded server's lifetime.")
 app.add_typer(db_app, name="db")
+jobs_app = typer.Typer(help="Scheduled jobs: their last runs, and running one now.")
+app.add_typer(jobs_app, name="jobs")
 mappings_app = typer.Typer(
     help="The YAML field mappings: validate them, compare them with the org."
 )
@@ -123,6 +130,58 @@ def mappings_check(
         raise typer.Exit(1)
     version = load_mappings(folder).version
     console.print(f"[green]mappings in {folder} are valid[/green] (version {version})")
+
+
+@jobs_app.command("list")
+def jobs_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Each scheduled job: interval, next tick, last run and its outcome."""
+    with _connect(database_url, data_dir) as conn:
+        rows = conn.execute(query("list_jobs")).fetchall()
+    table = Table(title="Scheduled jobs")
+    for column in ("job", "every", "next run", "running on", "last finished", "outcome", "detail"):
+        table.add_column(column)
+    for name, interval, nxt, running, _started, finished, outcome, detail in rows:
+        table.add_row(
+            name,
+            f"{interval:.0f} s",
+            nxt.isoformat(timespec="seconds"),
+            running or "",
+            finished.isoformat(timespec="seconds") if finished else "",
+            outcome or "",
+            detail or "",
+        )
+    console.print(table if rows else "no job has run yet; they register when `outbox run` starts")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="The job to run now.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", envvar=CONFIG_ENV, help="YAML configuration file.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Run one scheduled job now (unless another dispatcher is running it)."""
+    logs.configure()
+    jobs = {job.name: job for job in scheduled_jobs(load_config(config))}
+    if name not in jobs:
+        raise typer.BadParameter(f"no enabled job {name!r}; choose from {', '.join(sorted(jobs))}")
+    db = database.resolve(database_url, folder=data_dir)
+    ran, detail = asyncio.run(_run_job_now(db.url, jobs[name]))
+    console.print(f"{name}: {detail}" if ran else f"{name} is running on another dispatcher now")
+    raise typer.Exit(0 if ran else 1)
+
+
+async def _run_job_now(url: str, job: Job) -> tuple[bool, str | None]:
+    async with AsyncConnectionPool(
+        url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+    ) as pool:
+        context = JobContext(pool, daemon.new_worker_id(), structlog.get_logger("outbox.jobs"))
+        return await run_job(job, context, force=True)
 
 
 @app.command("sandbox")

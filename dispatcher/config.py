@@ -62,9 +62,33 @@ class DispatcherConfig(_Strict):
     sample_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
 
 
+class JobConfig(_Strict):
+    enabled: bool = True
+    interval_seconds: Annotated[float, Field(gt=0)] = 300.0
+
+
+class ReapLeasesConfig(JobConfig):
+    interval_seconds: Annotated[float, Field(gt=0)] = 30.0
+    blocked_key_alert_seconds: Annotated[float, Field(gt=0)] = 900.0
+
+
+class PruneHistoryConfig(JobConfig):
+    interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    retention_days: Annotated[int, Field(ge=1)] = 30
+    batch_size: Annotated[int, Field(ge=100, le=100_000)] = 5000
+
+
+class JobsConfig(_Strict):
+    enabled: bool = True
+    reap_leases: ReapLeasesConfig = ReapLeasesConfig()
+    prune_history: PruneHistoryConfig = PruneHistoryConfig()
+    reconcile: JobConfig = JobConfig()
+
+
 class Config(_Strict):
     dispatcher: DispatcherConfig = DispatcherConfig()
     mappings_dir: Path | None = None
+    jobs: JobsConfig = JobsConfig()
     destinations: dict[str, DestinationConfig] = {"null": DestinationConfig(type="null")}
 
     def worker_settings(self, name: str) -> WorkerSettings:

@@ -27,9 +27,11 @@ from dispatcher.config import Config, DestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
+from dispatcher.jobs import scheduled_jobs
 from dispatcher.listener import Listener
 from dispatcher.mapping.reload import MappingSet
 from dispatcher.metrics import Metrics
+from dispatcher.scheduler import JobContext, start_scheduler
 from dispatcher.status import Sampler
 from dispatcher.worker import DestinationWorker
 from outbox.resources import resource_dir
@@ -116,9 +118,11 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             asyncio.create_task(sampler.run(stopping)),
             *_http_server(config, metrics, sampler, mappings, worker_id, log),
         ]
+        scheduler = start_scheduler(scheduled_jobs(config), JobContext(pool, worker_id, log))
         log.info("dispatcher started", worker=worker_id, destinations=sorted(enabled))
         grace = config.dispatcher.shutdown_grace_seconds
         await asyncio.gather(*(w.run(stopping, grace) for w in workers))
+        scheduler.shutdown(wait=False)
         for task in background:  # hints and views only: nothing to finish
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

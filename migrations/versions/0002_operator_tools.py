@@ -1,5 +1,5 @@
-"""Operator tooling (the audit of operator actions, an index for dead letters) and the shared
-API budgets of rate-limited destinations.
+"""Operator tooling (the audit of operator actions, an index for dead letters), the shared
+API budgets of rate-limited destinations, and the state of scheduled jobs and catalog pulls.
 
 Revision ID: 0002
 Revises: 0001
@@ -48,6 +48,78 @@ COMMENT ON COLUMN outbox.rate_budgets.destination IS 'The rate-limited destinati
 COMMENT ON COLUMN outbox.rate_budgets.window_started_at IS 'Start of the current window, aligned to the wall clock (a minute for Thinkific).';
 COMMENT ON COLUMN outbox.rate_budgets.used IS 'Requests granted so far in this window.';
 
+CREATE TABLE outbox.jobs (
+    name             text PRIMARY KEY,
+    interval_seconds double precision NOT NULL CHECK (interval_seconds > 0),
+    next_run_at      timestamptz NOT NULL DEFAULT now(),
+    running_by       text,
+    running_until    timestamptz,
+    last_started_at  timestamptz,
+    last_finished_at timestamptz,
+    last_outcome     text,
+    last_detail      text
+);
+COMMENT ON TABLE outbox.jobs IS 'Scheduled jobs: one row each. A dispatcher runs a job only by winning its due tick (next_run_at), so each tick runs once across the fleet.';
+COMMENT ON COLUMN outbox.jobs.name IS 'Job name (pull_catalog, reap_leases, prune_history, check_drift, reconcile).';
+COMMENT ON COLUMN outbox.jobs.interval_seconds IS 'Configured interval between runs.';
+COMMENT ON COLUMN outbox.jobs.next_run_at IS 'When the next tick is due; the winner of a tick moves it forward.';
+COMMENT ON COLUMN outbox.jobs.running_by IS 'Worker id running the job now, if any.';
+COMMENT ON COLUMN outbox.jobs.running_until IS 'When a running claim lapses (a crashed holder''s run may then be taken over).';
+COMMENT ON COLUMN outbox.jobs.last_started_at IS 'When the latest run started.';
+COMMENT ON COLUMN outbox.jobs.last_finished_at IS 'When the latest run finished.';
+COMMENT ON COLUMN outbox.jobs.last_outcome IS 'ok or failed.';
+COMMENT ON COLUMN outbox.jobs.last_detail IS 'What the latest run did or why it failed.';
+
+CREATE TABLE outbox.job_runs (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        text NOT NULL,
+    worker      text NOT NULL,
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz,
+    outcome     text,
+    detail      text
+);
+CREATE INDEX job_runs_name_idx ON outbox.job_runs (name, started_at);
+COMMENT ON TABLE outbox.job_runs IS 'One row per run of a scheduled job.';
+COMMENT ON COLUMN outbox.job_runs.id IS 'Run key.';
+COMMENT ON COLUMN outbox.job_runs.name IS 'The job.';
+COMMENT ON COLUMN outbox.job_runs.worker IS 'Worker id that ran it.';
+COMMENT ON COLUMN outbox.job_runs.started_at IS 'When the run started.';
+COMMENT ON COLUMN outbox.job_runs.finished_at IS 'When it finished; null while running or if its worker died.';
+COMMENT ON COLUMN outbox.job_runs.outcome IS 'ok or failed.';
+COMMENT ON COLUMN outbox.job_runs.detail IS 'What the run did (rows read, changed, pruned) or why it failed.';
+
+CREATE TABLE outbox.sync_watermarks (
+    source     text PRIMARY KEY,
+    watermark  timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE outbox.sync_watermarks IS 'How far each scheduled pull has read (such as Product2 by SystemModstamp); advanced in the same transaction as the data.';
+COMMENT ON COLUMN outbox.sync_watermarks.source IS 'What is pulled (salesforce.Product2, salesforce.PricebookEntry).';
+COMMENT ON COLUMN outbox.sync_watermarks.watermark IS 'Greatest SystemModstamp applied; the next pull re-reads a small overlap before it.';
+COMMENT ON COLUMN outbox.sync_watermarks.updated_at IS 'When the watermark last moved.';
+
+CREATE TABLE outbox.sync_runs (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source       text NOT NULL,
+    started_at   timestamptz NOT NULL DEFAULT now(),
+    finished_at  timestamptz,
+    rows_read    integer NOT NULL DEFAULT 0,
+    rows_changed integer NOT NULL DEFAULT 0,
+    errors       integer NOT NULL DEFAULT 0,
+    detail       text
+);
+CREATE INDEX sync_runs_source_idx ON outbox.sync_runs (source, started_at);
+COMMENT ON TABLE outbox.sync_runs IS 'Every scheduled pull: when, rows read and changed, errors.';
+COMMENT ON COLUMN outbox.sync_runs.id IS 'Run key.';
+COMMENT ON COLUMN outbox.sync_runs.source IS 'What was pulled.';
+COMMENT ON COLUMN outbox.sync_runs.started_at IS 'When the pull started.';
+COMMENT ON COLUMN outbox.sync_runs.finished_at IS 'When it finished; null if it died.';
+COMMENT ON COLUMN outbox.sync_runs.rows_read IS 'Records read from the source.';
+COMMENT ON COLUMN outbox.sync_runs.rows_changed IS 'Rows of commerce tables that changed.';
+COMMENT ON COLUMN outbox.sync_runs.errors IS 'Records that could not be applied.';
+COMMENT ON COLUMN outbox.sync_runs.detail IS 'A note on the run, such as the first error.';
+
 CREATE INDEX messages_dead_idx ON outbox.messages (destination, last_error_code, id) WHERE status = 'dead';
 """
 
@@ -59,4 +131,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP INDEX outbox.messages_dead_idx")
     op.execute("DROP TABLE outbox.rate_budgets")
+    op.execute("DROP TABLE outbox.jobs, outbox.job_runs, outbox.sync_watermarks, outbox.sync_runs")
     op.execute("DROP TABLE outbox.operator_actions")

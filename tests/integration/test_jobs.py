@@ -1,0 +1,139 @@
+"""Scheduled work against real PostgreSQL: once per tick across daemons, retention, reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+import structlog
+from psycopg_pool import AsyncConnectionPool
+
+from dispatcher.jobs import prune_history, reap_leases, reconcile
+from dispatcher.scheduler import Job, JobContext, run_job
+from outbox import place_order
+from tests.fixtures.catalog import line, order_factory, product_factory
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    async with AsyncConnectionPool(
+        db_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
+    ) as p:
+        yield p
+
+
+def _context(pool: AsyncConnectionPool[Any], worker: str) -> JobContext:
+    return JobContext(pool, worker, structlog.get_logger("test"))
+
+
+async def test_job_runs_once_per_tick_across_two_daemons(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    calls: list[str] = []
+
+    async def work(context: JobContext) -> str:
+        calls.append(context.worker_id)
+        await asyncio.sleep(0.05)
+        return "done"
+
+    job = Job("probe", 3600.0, work)
+    first = await asyncio.gather(
+        run_job(job, _context(pool, "a")), run_job(job, _context(pool, "b"))
+    )
+    assert sorted(ran for ran, _ in first) == [False, True]
+    again = await asyncio.gather(
+        run_job(job, _context(pool, "a")), run_job(job, _context(pool, "b"))
+    )
+    assert [ran for ran, _ in again] == [False, False]  # the next tick is an hour away
+    forced, detail = await run_job(job, _context(pool, "ops"), force=True)
+    assert (forced, detail) == (True, "done")
+    assert len(calls) == 2
+    rows = conn.execute("SELECT name, outcome FROM outbox.job_runs ORDER BY id").fetchall()
+    assert rows == [("probe", "ok"), ("probe", "ok")]
+
+
+async def test_job_failure_is_recorded_not_raised(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    async def broken(context: JobContext) -> str:
+        raise RuntimeError("source unreachable")
+
+    ran, detail = await run_job(Job("broken", 60.0, broken), _context(pool, "a"))
+    assert ran
+    assert detail == "RuntimeError: source unreachable"
+    row = conn.execute(
+        "SELECT last_outcome, running_by FROM outbox.jobs WHERE name = 'broken'"
+    ).fetchone()
+    assert row == ("failed", None)
+
+
+async def test_prune_history_removes_old_delivered_and_leaves_live_rows(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, status, created_at)
+        SELECT 'null', 'old', '{}', s::outbox.message_status, now() - interval '40 days'
+          FROM unnest(ARRAY['delivered', 'delivered', 'pending', 'dead', 'retrying']) s
+        """
+    )
+    conn.execute(
+        "INSERT INTO outbox.messages (destination, event_type, payload, status) VALUES ('null', 'new', '{}', 'delivered')"
+    )
+    conn.execute(
+        "INSERT INTO outbox.attempts (message_id, number, worker, started_at, finished_at, outcome, duration_ms) "
+        "SELECT id, 1, 'w', created_at, created_at, 'delivered', 1 FROM outbox.messages"
+    )
+    conn.commit()
+    job = Job("prune_history", 3600.0, prune_history.run, {"retention_days": 30, "batch_size": 1})
+    ran, detail = await run_job(job, _context(pool, "a"))
+    assert ran
+    assert detail is not None
+    assert detail.startswith("pruned 2 message(s)")
+    left = conn.execute(
+        "SELECT event_type, status::text FROM outbox.messages ORDER BY id"
+    ).fetchall()
+    assert left == [("old", "pending"), ("old", "dead"), ("old", "retrying"), ("new", "delivered")]
+    assert conn.execute("SELECT count(*) FROM outbox.attempts").fetchone() == (4,)
+
+
+async def test_reconcile_finds_an_order_that_never_reached_salesforce(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    book = product_factory(conn)
+    course = product_factory(conn, "digital_license", price="40.00")
+    place_order(conn, order_factory(line(book), line(course), number="SO-LOST"))
+    conn.execute("UPDATE commerce.orders SET placed_at = now() - interval '1 hour'")
+    conn.commit()
+    gaps = conn.execute(
+        "SELECT problem, order_number, message_status FROM outbox.reconciliation ORDER BY 1"
+    ).fetchall()
+    assert gaps == [
+        ("course_not_enrolled", "SO-LOST", "pending"),
+        ("order_not_in_salesforce", "SO-LOST", "pending"),
+    ]
+    ran, detail = await run_job(Job("reconcile", 300.0, reconcile.run), _context(pool, "a"))
+    assert ran
+    assert detail == "1 course_not_enrolled, 1 order_not_in_salesforce; 0 dead letter(s)"
+    conn.execute("UPDATE outbox.messages SET status = 'delivered'")
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM outbox.reconciliation").fetchone() == (0,)
+
+
+async def test_reap_leases_takes_back_lapsed_work_of_any_destination(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "INSERT INTO outbox.messages (destination, event_type, payload, status, attempts, lease_owner, lease_expires_at) "
+        "VALUES ('thinkific', 'x', '{}', 'in_flight', 1, 'gone:1', now() - interval '1 minute')"
+    )
+    conn.commit()
+    ran, detail = await run_job(Job("reap_leases", 30.0, reap_leases.run), _context(pool, "a"))
+    assert ran
+    assert detail is not None
+    assert detail.startswith("reclaimed 1 lapsed lease(s)")
+    row = conn.execute("SELECT status::text, last_error_code FROM outbox.messages").fetchone()
+    assert row == ("retrying", "LEASE_EXPIRED")
