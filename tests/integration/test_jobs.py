@@ -1,4 +1,4 @@
-"""Scheduled work against real PostgreSQL: once per tick across daemons, retention, reconciliation."""
+"""Scheduled work on real PostgreSQL: once per tick across daemons, retention, reconciliation."""
 
 from __future__ import annotations
 
@@ -81,10 +81,12 @@ async def test_prune_history_removes_old_delivered_and_leaves_live_rows(
         """
     )
     conn.execute(
-        "INSERT INTO outbox.messages (destination, event_type, payload, status) VALUES ('null', 'new', '{}', 'delivered')"
+        "INSERT INTO outbox.messages (destination, event_type, payload, status) "
+        "VALUES ('null', 'new', '{}', 'delivered')"
     )
     conn.execute(
-        "INSERT INTO outbox.attempts (message_id, number, worker, started_at, finished_at, outcome, duration_ms) "
+        "INSERT INTO outbox.attempts (message_id, number, worker, started_at, finished_at, "
+        "outcome, duration_ms) "
         "SELECT id, 1, 'w', created_at, created_at, 'delivered', 1 FROM outbox.messages"
     )
     conn.commit()
@@ -127,7 +129,8 @@ async def test_reap_leases_takes_back_lapsed_work_of_any_destination(
     pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
 ) -> None:
     conn.execute(
-        "INSERT INTO outbox.messages (destination, event_type, payload, status, attempts, lease_owner, lease_expires_at) "
+        "INSERT INTO outbox.messages (destination, event_type, payload, status, attempts, "
+        "lease_owner, lease_expires_at) "
         "VALUES ('thinkific', 'x', '{}', 'in_flight', 1, 'gone:1', now() - interval '1 minute')"
     )
     conn.commit()
