@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from dispatcher.destinations.salesforce import SalesforceDestination, build
 from dispatcher.mapping.reload import MappingSet
 from dispatcher.record import Finished
 from dispatcher.retry import RetryPolicy, decide
-from dispatcher.sandboxes.salesforce import SandboxState, load_seed
+from dispatcher.sandboxes.salesforce import SandboxSettings, SandboxState, create_app, load_seed
 from outbox import place_order
 from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
@@ -130,3 +131,14 @@ def make_org(app: Starlette, pool: AsyncConnectionPool[Any], client: httpx.Async
     mappings = MappingSet(resource_dir("mappings"))
     context = DestinationContext("salesforce", config, client, pool, mappings)
     return Org(app, build(context), pool)
+
+
+@asynccontextmanager
+async def org_with(
+    pool: AsyncConnectionPool[Any], settings: SandboxSettings, **options: Any
+) -> AsyncIterator[Org]:
+    """An org of its own (a small daily limit, a JWT key) for one test."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield make_org(app, pool, client, salesforce_config(**options))

@@ -23,6 +23,7 @@ import httpx
 import jwt
 import structlog
 
+from dispatcher.destinations.salesforce.errors import response_error
 from dispatcher.destinations.salesforce.settings import Credentials
 from dispatcher.errors import RetryableError
 from dispatcher.redact import redact
@@ -96,11 +97,12 @@ class SalesforceAuth(httpx.Auth):
         if response.status_code == 200 and isinstance(token, str):
             self.tokens_fetched += 1
             return token
-        error = body.get("error", f"HTTP_{response.status_code}") if isinstance(body, dict) else ""
-        detail = body.get("error_description", "") if isinstance(body, dict) else response.text
+        if not isinstance(body, dict) or "error" not in body:
+            error = response_error(response, daily_pause=None)
+            raise RetryableError(str(error), code=error.code, http_status=response.status_code)
         raise RetryableError(
-            redact(f"token request refused: {error}: {detail}"),
-            code=f"OAUTH_{str(error).upper()}",
+            redact(f"token request refused: {body['error']}: {body.get('error_description')}"),
+            code=f"OAUTH_{str(body['error']).upper()}",
             http_status=response.status_code,
         )
 
