@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 from rich.table import Table
 
-from dispatcher import daemon, database, demo, logs, operations
-from dispatcher.config import CONFIG_ENV
+from dispatcher import daemon, database, demo, logs, operator
+from dispatcher.cli_options import ConfigFile, DatabaseUrl, DataDir, connect
 from dispatcher.config import load as load_config
 from dispatcher.errors import ConfigError
 from dispatcher.jobs import scheduled_jobs
@@ -44,25 +42,6 @@ mappings_app = typer.Typer(
 app.add_typer(mappings_app, name="mappings")
 console = Console()
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar=database.DATABASE_URL_ENV,
-        help="PostgreSQL URL. Without it an embedded server is started in --data-dir.",
-        show_default=False,
-    ),
-]
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar=database.DATA_DIR_ENV,
-        help="Folder of the embedded server's data (default .outbox).",
-        show_default=False,
-    ),
-]
-
 
 @app.command("migrate")
 def migrate_command(
@@ -86,12 +65,7 @@ def migrate_command(
 def run_command(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", envvar=CONFIG_ENV, help="YAML configuration file.", show_default=False
-        ),
-    ] = None,
+    config: ConfigFile = None,
     migrate: Annotated[bool, typer.Option(help="Migrate the database before starting.")] = True,
 ) -> None:
     """Run the dispatcher daemon until SIGTERM or SIGINT."""
@@ -135,7 +109,7 @@ def mappings_check(
 @jobs_app.command("list")
 def jobs_list(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Each scheduled job: interval, next tick, last run and its outcome."""
-    with _connect(database_url, data_dir) as conn:
+    with connect(database_url, data_dir) as conn:
         rows = conn.execute(query("list_jobs")).fetchall()
     table = Table(title="Scheduled jobs")
     for column in ("job", "every", "next run", "running on", "last finished", "outcome", "detail"):
@@ -158,12 +132,7 @@ def jobs_run(
     name: Annotated[str, typer.Argument(help="The job to run now.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", envvar=CONFIG_ENV, help="YAML configuration file.", show_default=False
-        ),
-    ] = None,
+    config: ConfigFile = None,
 ) -> None:
     """Run one scheduled job now (unless another dispatcher is running it)."""
     logs.configure()
@@ -272,179 +241,11 @@ def _print_outbox(conn: psycopg.Connection[Any], prefix: str) -> None:
     console.print(table)
 
 
-@app.command("status")
-def status_command(
-    database_url: DatabaseUrl = None,
-    data_dir: DataDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-) -> None:
-    """Backlog and lag per destination (from the outbox.lag and outbox.backlog views)."""
-    with _connect(database_url, data_dir) as conn:
-        report = operations.status(conn)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    lag = Table(title="Lag per destination")
-    for column in ("destination", "undelivered", "oldest undelivered", "paused until"):
-        lag.add_column(column)
-    for row in report["destinations"]:
-        lag.add_row(
-            row["destination"],
-            str(row["undelivered"]),
-            f"{row['oldest_undelivered_seconds']:.1f} s",
-            row["paused_until"] or "",
-        )
-    console.print(lag)
-    backlog = Table(title="Backlog")
-    for column in ("destination", "status", "messages", "oldest", "next retry"):
-        backlog.add_column(column)
-    for row in report["backlog"]:
-        backlog.add_row(
-            row["destination"],
-            row["status"],
-            str(row["messages"]),
-            f"{row['oldest_age_seconds']:.1f} s",
-            row["next_retry_at"] or "",
-        )
-    console.print(backlog)
-
-
-@app.command("dead")
-def dead_command(
-    database_url: DatabaseUrl = None,
-    data_dir: DataDir = None,
-    destination: Annotated[str | None, typer.Option(help="Only this destination.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="Newest N dead letters.")] = 50,
-) -> None:
-    """Dead letters with the destination's error code and message (outbox.dead_letters)."""
-    with _connect(database_url, data_dir) as conn:
-        rows = operations.dead_letters(conn, destination, limit)
-    table = Table(title=f"Dead letters ({len(rows)} shown)")
-    for column in ("id", "destination", "event", "code", "message", "attempts", "last attempt"):
-        table.add_column(column)
-    for mid, dest, event, code, message, attempts, last in rows:
-        table.add_row(
-            str(mid),
-            dest,
-            event,
-            code or "",
-            (message or "")[:80],
-            str(attempts),
-            last.isoformat(timespec="seconds") if last else "",
-        )
-    console.print(table)
-
-
-@app.command("retry")
-def retry_command(
-    message_id: Annotated[
-        int | None, typer.Argument(help="The dead message to send again.")
-    ] = None,
-    database_url: DatabaseUrl = None,
-    data_dir: DataDir = None,
-    dead: Annotated[
-        bool, typer.Option("--dead", help="Every dead message of --destination.")
-    ] = False,
-    destination: Annotated[str | None, typer.Option(help="With --dead: the destination.")] = None,
-    error_code: Annotated[
-        str | None, typer.Option(help="With --dead: only this error code.")
-    ] = None,
-    reason: Annotated[str | None, typer.Option(help="Why; kept in the audit trail.")] = None,
-) -> None:
-    """Send dead (or cancelled) messages again, after fixing the cause."""
-    if (message_id is None) == (not dead):
-        raise typer.BadParameter("give a message id, or --dead --destination NAME")
-    with _connect(database_url, data_dir) as conn:
-        if message_id is not None:
-            done = operations.retry(conn, message_id, reason)
-            console.print(
-                f"message {message_id} "
-                + ("queued again" if done else "was not dead or cancelled; unchanged")
-            )
-            raise typer.Exit(0 if done else 1)
-        if destination is None:
-            raise typer.BadParameter("--dead needs --destination")
-        count = operations.retry_dead(conn, destination, error_code, reason)
-    console.print(f"{count} dead message(s) of {destination} queued again")
-
-
-@app.command("cancel")
-def cancel_command(
-    message_id: Annotated[int, typer.Argument(help="The message to stop.")],
-    reason: Annotated[str, typer.Option(help="Why; required, kept in the audit trail.")],
-    database_url: DatabaseUrl = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Cancel a message for good (it stops blocking its ordering key)."""
-    with _connect(database_url, data_dir) as conn:
-        done = operations.cancel(conn, message_id, reason)
-    console.print(
-        f"message {message_id} " + ("cancelled" if done else "was already finished; unchanged")
-    )
-    raise typer.Exit(0 if done else 1)
-
-
-@app.command("replay")
-def replay_command(
-    destination: Annotated[str, typer.Option(help="Destination to replay to.")],
-    since: Annotated[datetime, typer.Option(help="Replay messages created at or after this time.")],
-    until: Annotated[
-        datetime | None, typer.Option(help="...and before this time (default now).")
-    ] = None,
-    event_type: Annotated[str | None, typer.Option(help="Only this event type.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Why; kept in the audit trail.")] = None,
-    database_url: DatabaseUrl = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Publish delivered messages again in their original order (a backfill after a restore)."""
-    with _connect(database_url, data_dir) as conn:
-        count = operations.replay(
-            conn, destination, _utc(since), _utc(until) if until else None, event_type, reason
-        )
-    console.print(f"{count} message(s) published again to {destination}")
-
-
-@app.command("history")
-def history_command(
-    message_id: Annotated[int, typer.Argument(help="The message.")],
-    database_url: DatabaseUrl = None,
-    data_dir: DataDir = None,
-) -> None:
-    """A message's life: published, every attempt, every operator action."""
-    with _connect(database_url, data_dir) as conn:
-        rows = operations.history(conn, message_id)
-    if not rows:
-        console.print(f"[red]no message {message_id}[/red]")
-        raise typer.Exit(1)
-    table = Table(title=f"Message {message_id}")
-    for column in ("at", "kind", "#", "worker", "outcome", "http", "code", "message", "ms"):
-        table.add_column(column)
-    for at, kind, number, worker, outcome, http, code, message, ms, _version in rows:
-        table.add_row(
-            at.isoformat(timespec="seconds"),
-            kind,
-            str(number or ""),
-            worker or "",
-            outcome or "",
-            str(http or ""),
-            code or "",
-            (message or "")[:60],
-            f"{ms:.0f}" if ms is not None else "",
-        )
-    console.print(table)
-
-
-def _connect(database_url: str | None, data_dir: Path | None) -> psycopg.Connection[Any]:
-    return psycopg.connect(database.resolve(database_url, folder=data_dir).url)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _where(db: database.Database) -> str:
     return f"embedded server in {db.data_dir}" if db.embedded else "server from OUTBOX_DATABASE_URL"
 
+
+operator.register(app)  # listed after the commands above
 
 if __name__ == "__main__":
     app()
