@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import psycopg
 import structlog
 import typer
@@ -146,10 +147,14 @@ def jobs_run(
 
 
 async def _run_job_now(url: str, job: Job) -> tuple[bool, str | None]:
-    async with AsyncConnectionPool(
-        url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
-    ) as pool:
-        context = JobContext(pool, daemon.new_worker_id(), structlog.get_logger("outbox.jobs"))
+    async with (
+        httpx.AsyncClient() as client,
+        AsyncConnectionPool(
+            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+        ) as pool,
+    ):
+        log = structlog.get_logger("outbox.jobs")
+        context = JobContext(pool, daemon.new_worker_id(), log, client=client)
         return await run_job(job, context, force=True)
 
 

@@ -78,8 +78,14 @@ class PruneHistoryConfig(JobConfig):
     batch_size: Annotated[int, Field(ge=100, le=100_000)] = 5000
 
 
+class PullCatalogConfig(JobConfig):
+    stock_field: str = "Stock_Quantity__c"
+    safety_stock: Annotated[int, Field(ge=0)] = 0
+
+
 class JobsConfig(_Strict):
     enabled: bool = True
+    pull_catalog: PullCatalogConfig = PullCatalogConfig()
     reap_leases: ReapLeasesConfig = ReapLeasesConfig()
     prune_history: PruneHistoryConfig = PruneHistoryConfig()
     reconcile: JobConfig = JobConfig()

@@ -118,7 +118,9 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             asyncio.create_task(sampler.run(stopping)),
             *_http_server(config, metrics, sampler, mappings, worker_id, log),
         ]
-        scheduler = start_scheduler(scheduled_jobs(config), JobContext(pool, worker_id, log))
+        scheduler = start_scheduler(
+            scheduled_jobs(config), JobContext(pool, worker_id, log, client=client)
+        )
         log.info("dispatcher started", worker=worker_id, destinations=sorted(enabled))
         grace = config.dispatcher.shutdown_grace_seconds
         await asyncio.gather(*(w.run(stopping, grace) for w in workers))

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import httpx
 import psycopg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from psycopg_pool import AsyncConnectionPool
@@ -27,6 +28,7 @@ class JobContext:
     worker_id: str
     log: Any
     settings: dict[str, Any] = field(default_factory=dict)
+    client: httpx.AsyncClient | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dispatcher.config import Config
-from dispatcher.jobs import prune_history, reap_leases, reconcile
+from dispatcher.jobs import prune_history, pull_catalog, reap_leases, reconcile
 from dispatcher.scheduler import Job
 
 MAINTENANCE = {
@@ -17,6 +17,11 @@ def scheduled_jobs(config: Config) -> list[Job]:
     if not config.jobs.enabled:
         return []
     jobs = []
+    salesforce = next((d for d in config.destinations.values() if d.type == "salesforce"), None)
+    pull = config.jobs.pull_catalog
+    if salesforce is not None and pull.enabled:
+        settings = {**pull.model_dump(), "salesforce_options": dict(salesforce.options)}
+        jobs.append(Job("pull_catalog", pull.interval_seconds, pull_catalog.run, settings))
     for name, function in MAINTENANCE.items():
         settings = getattr(config.jobs, name)
         if settings.enabled:
