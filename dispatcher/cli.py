@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import random
+import logging
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
-import psycopg
 import structlog
 import typer
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
 from rich.table import Table
 
-from dispatcher import daemon, database, demo, logs, operator
+from dispatcher import daemon, database, logs, operator
 from dispatcher.cli_options import ConfigFile, DatabaseUrl, DataDir, connect
 from dispatcher.config import load as load_config
+from dispatcher.demo import report as demo_report
+from dispatcher.demo import run as demo_run
 from dispatcher.errors import ConfigError
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.mapping import MappingConfigError
@@ -201,49 +203,34 @@ def db_stop(data_dir: DataDir = None) -> None:
 def demo_command(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
-    orders: Annotated[int, typer.Option(min=1, help="How many orders to place.")] = 40,
+    orders: Annotated[int, typer.Option(min=1, help="How many orders to place.")] = 500,
     seed: Annotated[int, typer.Option(help="Random seed, to repeat a run exactly.")] = 7,
+    chaos: Annotated[
+        bool, typer.Option(help="Inject retryable faults into both sandboxes.")
+    ] = False,
+    limit: Annotated[float, typer.Option(help="Give up delivering after this many seconds.")] = 120,
 ) -> None:
-    """Migrate, stock the demo catalog, place orders of all four purchase types, and show them."""
+    """The whole system: sandboxes, catalog pull, orders of all four types, delivery, checks."""
     db = database.resolve(database_url, folder=data_dir)
     schema.upgrade(db.url)
-    shop = demo.DemoShop(random.Random(seed))
-    with psycopg.connect(db.url) as conn:
-        demo.seed_catalog(conn)
-        catalog = demo.load_catalog(conn)
-        for n in range(1, orders + 1):
-            shop.place(conn, shop.order(n, catalog))
-        _print_outcomes(shop)
-        _print_outbox(conn, shop.prefix)
-    console.print(f"database: {db.url}")
-
-
-def _print_outcomes(shop: demo.DemoShop) -> None:
-    table = Table(title="Checkouts")
-    table.add_column("outcome")
-    table.add_column("orders", justify="right")
-    for outcome, count in sorted(shop.outcomes.items()):
-        table.add_row(outcome, str(count))
-    console.print(table)
-
-
-def _print_outbox(conn: psycopg.Connection[Any], prefix: str) -> None:
-    rows = conn.execute(
-        """
-        SELECT m.destination, m.event_type, m.status::text, count(*)
-          FROM outbox.messages m JOIN commerce.orders o ON o.correlation_id = m.correlation_id
-         WHERE o.order_number LIKE %s
-         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        """,
-        (f"{prefix}-%",),
-    ).fetchall()
-    table = Table(title="Outbox messages written by this run")
-    for column in ("destination", "event type", "status"):
-        table.add_column(column)
-    table.add_column("messages", justify="right")
-    for destination, event_type, status, count in rows:
-        table.add_row(destination, event_type, status, str(count))
-    console.print(table)
+    log_path = database.data_dir(data_dir) / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as log_file, demo_run.sandboxes(chaos=chaos) as boxes:
+        logs.configure(logging.INFO, file=log_file)
+        pulled = asyncio.run(demo_run.pull(db.url, boxes))
+        console.print(f"catalog pulled from the Salesforce sandbox: {pulled}")
+        started = time.monotonic()
+        shop = demo_run.place_orders(db.url, orders, seed)
+        placed = time.monotonic() - started
+        console.print(f"{orders} checkouts in {placed:.1f} s: {dict(shop.outcomes)}")
+        config = demo_run.demo_config(boxes)
+        seconds = asyncio.run(demo_run.deliver(db.url, config, shop, console, limit))
+        result = demo_report.verdict(db.url, shop.prefix, shop.outcomes, boxes, seconds)
+    console.print(result.table())
+    console.print(f"dispatcher log: {log_path}")
+    if result.failures:
+        console.print("[red]checks failed:[/red] " + "; ".join(result.failures))
+        raise typer.Exit(1)
 
 
 def _where(db: database.Database) -> str:

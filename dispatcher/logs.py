@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def configure(level: int = logging.INFO) -> None:
+def configure(level: int = logging.INFO, file: TextIO | None = None) -> None:
+    """Configure structlog once per process; ``file`` sends the lines elsewhere than stderr."""
     processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -17,12 +19,12 @@ def configure(level: int = logging.INFO) -> None:
     ]
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer()
-        if sys.stderr.isatty()
+        if file is None and sys.stderr.isatty()
         else structlog.processors.JSONRenderer()
     )
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=file or sys.stderr),
         cache_logger_on_first_use=True,
     )

@@ -1,4 +1,4 @@
-"""The demo storefront: a small catalog of all four purchase types and a stream of orders.
+"""The demo storefront: event sessions for the pulled catalog, and a stream of orders.
 
 It places orders through the same ``place_order`` a real storefront calls, in a realistic mix:
 returning customers, guests, organisations buying course licenses for their staff, and the odd
@@ -11,7 +11,6 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -19,88 +18,33 @@ import psycopg
 from outbox import CartLine, Customer, OrderRequest, place_order
 from outbox.errors import CheckoutError
 
-CATALOG: tuple[dict[str, Any], ...] = (
-    {
-        "sku": "WB-101",
-        "name": "Wound care workbook",
-        "purchase_type": "physical",
-        "price": "30.00",
-        "stock": 5000,
-    },
-    {
-        "sku": "WB-102",
-        "name": "Infection control pocket guide",
-        "purchase_type": "physical",
-        "price": "12.50",
-        "stock": 5000,
-    },
-    {
-        "sku": "DL-301",
-        "name": "Infection control online",
-        "purchase_type": "digital_license",
-        "price": "40.00",
-        "course": 1001,
-        "term": 365,
-    },
-    {
-        "sku": "DL-302",
-        "name": "Safe medication online",
-        "purchase_type": "digital_license",
-        "price": "55.00",
-        "course": 1002,
-        "term": None,
-    },
-    {
-        "sku": "EV-201",
-        "name": "Wound care workshop",
-        "purchase_type": "paid_event",
-        "price": "150.00",
-        "sessions": [("Leeds, January", 400), ("Bristol, February", 2)],
-    },
-    {
-        "sku": "EV-401",
-        "name": "Hand hygiene webinar",
-        "purchase_type": "free_event",
-        "price": "0.00",
-        "sessions": [("Online, March", 100000)],
-    },
-)
-
 FIRST = ("Ada", "Grace", "Alan", "Mary", "Florence", "Joseph", "Edith", "Ignaz", "Clara", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Seacole", "Nightingale", "Lister", "Cavell", "Semmelweis")
 CLINICS = ("Northgate Clinic", "St Anne's Practice", "Riverside Care Home", None, None, None)
 
 
-def seed_catalog(conn: psycopg.Connection[Any]) -> None:
-    """Insert the demo catalog once; a second run leaves stock and seats as they are."""
-    for n, item in enumerate(CATALOG, start=1):
-        row = conn.execute(
-            """
-            INSERT INTO commerce.products
-                   (sku, name, purchase_type, price, stock, thinkific_course_id, license_term_days,
-                    salesforce_product2_id, salesforce_pricebook_entry_id)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (sku) DO NOTHING RETURNING id
-            """,
-            (
-                item["sku"],
-                item["name"],
-                item["purchase_type"],
-                Decimal(item["price"]),
-                item.get("stock"),
-                item.get("course"),
-                item.get("term"),
-                f"01tDEMO{n:011d}",
-                f"01uDEMO{n:011d}",
-            ),
-        ).fetchone()
-        if row is None:
-            continue
-        for index, (name, capacity) in enumerate(item.get("sessions", ()), start=1):
+def add_sessions(conn: psycopg.Connection[Any]) -> None:
+    """Event sessions are the storefront's own: give each event product dated sessions once.
+
+    The paid workshop gets a large session and a tiny one, so some checkouts meet a sold-out
+    session and are refused, as they would be in a real shop.
+    """
+    events = conn.execute(
+        "SELECT id, purchase_type::text FROM commerce.products p WHERE purchase_type IN "
+        "('paid_event', 'free_event') AND NOT EXISTS "
+        "(SELECT 1 FROM commerce.event_sessions s WHERE s.product_id = p.id)"
+    ).fetchall()
+    for product_id, kind in events:
+        plan = (
+            [("Leeds, January", 400), ("Bristol, February", 2)]
+            if kind == "paid_event"
+            else [("Online, March", 100_000)]
+        )
+        for index, (name, capacity) in enumerate(plan, start=1):
             conn.execute(
                 "INSERT INTO commerce.event_sessions (product_id, name, starts_at, capacity) "
                 "VALUES (%s, %s, %s, %s)",
-                (row[0], name, datetime.now(UTC) + timedelta(days=30 * index), capacity),
+                (product_id, name, datetime.now(UTC) + timedelta(days=30 * index), capacity),
             )
     conn.commit()
 
@@ -152,7 +96,11 @@ class DemoShop:
             quantity = self.rng.randint(1, 3)
         elif kind == "digital_license" and customer.organisation:
             quantity = self.rng.choice((5, 10, 25))
-        session = self.rng.choice(item["sessions"]) if item["sessions"] else None
+        sessions = item["sessions"]
+        # Most buyers pick the first session; a few try the small one until it sells out.
+        session = None
+        if sessions:
+            session = sessions[0] if self.rng.random() < 0.9 else sessions[-1]
         return CartLine(item["sku"], quantity, item["price"], event_session_id=session)
 
     def place(self, conn: psycopg.Connection[Any], order: OrderRequest) -> str:

@@ -1,0 +1,1 @@
+"""``outbox demo``: the whole system on one machine, from checkout to Salesforce and Thinkific."""
