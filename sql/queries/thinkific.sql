@@ -1,0 +1,65 @@
+-- name: thinkific_take_budget :one
+-- Take up to the wanted number of requests from the site's shared per-minute budget (outbox.take_budget),
+-- and say how long the current window has left, so grants kept in hand expire with it.
+SELECT t.granted,
+       t.retry_in,
+       extract(epoch FROM to_timestamp(
+           (floor(extract(epoch FROM clock_timestamp()) / %(window_seconds)s::int) + 1)
+           * %(window_seconds)s::int) - clock_timestamp()) AS window_left
+  FROM outbox.take_budget(%(destination)s::text, %(wanted)s::int, %(per_window)s::int,
+                         %(window_seconds)s::int) t
+
+-- name: thinkific_known_users :many
+-- The Thinkific user ids (and groups joined) of a batch's e-mail addresses, as remembered.
+SELECT email, user_id, groups
+  FROM outbox.thinkific_users
+ WHERE destination = %(destination)s
+   AND email = ANY(%(emails)s::text[])
+
+-- name: thinkific_remember_user :exec
+-- Remember a user created or found on the site, and the groups it has been added to.
+INSERT INTO outbox.thinkific_users (destination, email, user_id, groups)
+VALUES (%(destination)s, lower(%(email)s), %(user_id)s, %(groups)s::text[])
+    ON CONFLICT (destination, email) DO UPDATE
+   SET user_id = EXCLUDED.user_id,
+       groups = CASE WHEN outbox.thinkific_users.user_id = EXCLUDED.user_id
+                     THEN ARRAY(SELECT DISTINCT unnest(outbox.thinkific_users.groups
+                                                       || EXCLUDED.groups) ORDER BY 1)
+                     ELSE EXCLUDED.groups END,
+       updated_at = coalesce(%(now)s::timestamptz, now())
+
+-- name: thinkific_forget_user :exec
+-- Forget a user id the site answered "could not be found" for, with its enrollments.
+WITH gone AS (
+    DELETE FROM outbox.thinkific_users
+     WHERE destination = %(destination)s AND email = lower(%(email)s)
+    RETURNING user_id
+)
+DELETE FROM outbox.thinkific_enrollments e
+ USING gone
+ WHERE e.destination = %(destination)s AND e.user_id = gone.user_id
+
+-- name: thinkific_known_enrollments :many
+-- The enrollments the destination made for a batch's (user, course) pairs.
+SELECT e.user_id, e.course_id, e.enrollment_id, e.expiry_date, e.message_id
+  FROM outbox.thinkific_enrollments e
+  JOIN unnest(%(user_ids)s::bigint[], %(course_ids)s::bigint[]) AS wanted(user_id, course_id)
+    ON wanted.user_id = e.user_id AND wanted.course_id = e.course_id
+ WHERE e.destination = %(destination)s
+
+-- name: thinkific_remember_enrollment :exec
+-- Remember the enrollment a message created or updated, and the expiry it now has.
+INSERT INTO outbox.thinkific_enrollments
+       (destination, user_id, course_id, enrollment_id, expiry_date, message_id)
+VALUES (%(destination)s, %(user_id)s, %(course_id)s, %(enrollment_id)s,
+        %(expiry_date)s::timestamptz, %(message_id)s)
+    ON CONFLICT (destination, user_id, course_id) DO UPDATE
+   SET enrollment_id = EXCLUDED.enrollment_id,
+       expiry_date = EXCLUDED.expiry_date,
+       message_id = EXCLUDED.message_id,
+       updated_at = coalesce(%(now)s::timestamptz, now())
+
+-- name: thinkific_forget_enrollment :exec
+-- Forget an enrollment id the site answered 404 for, so the next try creates one.
+DELETE FROM outbox.thinkific_enrollments
+ WHERE destination = %(destination)s AND enrollment_id = %(enrollment_id)s
