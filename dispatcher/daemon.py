@@ -27,6 +27,7 @@ from dispatcher.config import Config, DestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
+from dispatcher.http_server import EmbeddedServer
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.listener import Listener
 from dispatcher.mapping.reload import MappingSet
@@ -160,7 +161,7 @@ def _http_server(
         mappings_ok=lambda: mappings is None or mappings.current is not None,
         worker_id=worker_id,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     host, port = sock.getsockname()[:2]
     log.info("status page and metrics", url=f"http://{host}:{port}/")
     return [asyncio.create_task(server.serve(sockets=[sock]))]

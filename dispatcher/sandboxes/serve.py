@@ -13,6 +13,8 @@ from typing import Any
 
 import uvicorn
 
+from dispatcher.http_server import EmbeddedServer
+
 
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -25,7 +27,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def running_app(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve an ASGI app from a background thread; yield its base URL (port 0 picks a free one)."""
     sock = _bind(host, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
