@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import structlog
@@ -96,8 +96,13 @@ def mappings_check(
         Path | None,
         typer.Option("--dir", help="Folder of the mapping files (default: the shipped mappings/)."),
     ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(help="Also compare with a live org's describe: 'salesforce'."),
+    ] = None,
+    config: ConfigFile = None,
 ) -> None:
-    """Validate every mapping file; list every problem with its file, line and fix."""
+    """Validate every mapping file; with --against, report drift from the org's schema."""
     folder = directory or resource_dir("mappings")
     issues = check_mappings(folder)
     if issues:
@@ -105,8 +110,30 @@ def mappings_check(
             console.print(f"[red]{issue}[/red]")
         console.print(f"{len(issues)} problem(s) in {folder}")
         raise typer.Exit(1)
-    version = load_mappings(folder).version
-    console.print(f"[green]mappings in {folder} are valid[/green] (version {version})")
+    mappings = load_mappings(folder)
+    console.print(f"[green]mappings in {folder} are valid[/green] (version {mappings.version})")
+    if against is None:
+        return
+    if against != "salesforce":
+        raise typer.BadParameter("only 'salesforce' has a describe to compare with")
+    settings = load_config(config)
+    options = next(
+        (dict(d.options) for d in settings.destinations.values() if d.type == "salesforce"), {}
+    )
+    findings = asyncio.run(_drift(options, mappings.destinations["salesforce"]))
+    for finding in findings:
+        console.print(f"[yellow]drift[/yellow] {finding}")
+    console.print(
+        f"{len(findings)} drift finding(s) against {options.get('instance_url', 'the sandbox')}"
+    )
+    raise typer.Exit(1 if findings else 0)
+
+
+async def _drift(options: dict[str, Any], mapping: Any) -> tuple[Any, ...]:
+    from dispatcher.destinations.salesforce import check_org_drift
+
+    async with httpx.AsyncClient() as client:
+        return await check_org_drift(client, options, mapping)
 
 
 @jobs_app.command("list")

@@ -86,6 +86,7 @@ class PullCatalogConfig(JobConfig):
 class JobsConfig(_Strict):
     enabled: bool = True
     pull_catalog: PullCatalogConfig = PullCatalogConfig()
+    check_drift: JobConfig = JobConfig()
     reap_leases: ReapLeasesConfig = ReapLeasesConfig()
     prune_history: PruneHistoryConfig = PruneHistoryConfig()
     reconcile: JobConfig = JobConfig()

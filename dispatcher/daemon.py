@@ -119,6 +119,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             asyncio.create_task(sampler.run(stopping)),
             *_http_server(config, metrics, sampler, mappings, worker_id, log),
         ]
+        _reload_on_hangup(mappings, log)
         scheduler = start_scheduler(
             scheduled_jobs(config), JobContext(pool, worker_id, log, client=client)
         )
@@ -172,6 +173,25 @@ def load_mappings(config: Config, enabled: dict[str, DestinationConfig]) -> Mapp
     if not any(d.type in ("salesforce", "thinkific") for d in enabled.values()):
         return None
     return MappingSet(config.mappings_dir or resource_dir("mappings"))
+
+
+def _reload_on_hangup(mappings: MappingSet | None, log: Any) -> None:
+    """SIGHUP re-reads the mapping files; a bad edit keeps the mapping in use and says why."""
+    if mappings is None:
+        return
+
+    def reload() -> None:
+        result = mappings.reload()
+        if result.ok:
+            log.info("mappings reloaded", version=result.version, changed=result.changed)
+        else:
+            log.error(
+                "mapping reload refused; keeping the mapping in use",
+                version=result.version,
+                problems=[str(issue) for issue in result.issues],
+            )
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 def _install_signals(stopping: asyncio.Event, log: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dispatcher.config import Config
-from dispatcher.jobs import prune_history, pull_catalog, reap_leases, reconcile
+from dispatcher.jobs import check_drift, prune_history, pull_catalog, reap_leases, reconcile
 from dispatcher.scheduler import Job
 
 MAINTENANCE = {
@@ -22,6 +22,14 @@ def scheduled_jobs(config: Config) -> list[Job]:
     if salesforce is not None and pull.enabled:
         settings = {**pull.model_dump(), "salesforce_options": dict(salesforce.options)}
         jobs.append(Job("pull_catalog", pull.interval_seconds, pull_catalog.run, settings))
+    drift = config.jobs.check_drift
+    if salesforce is not None and drift.enabled:
+        settings = {
+            **drift.model_dump(),
+            "salesforce_options": dict(salesforce.options),
+            "mappings_dir": config.mappings_dir,
+        }
+        jobs.append(Job("check_drift", drift.interval_seconds, check_drift.run, settings))
     for name, function in MAINTENANCE.items():
         settings = getattr(config.jobs, name)
         if settings.enabled:

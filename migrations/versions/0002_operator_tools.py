@@ -120,6 +120,27 @@ COMMENT ON COLUMN outbox.sync_runs.rows_changed IS 'Rows of commerce tables that
 COMMENT ON COLUMN outbox.sync_runs.errors IS 'Records that could not be applied.';
 COMMENT ON COLUMN outbox.sync_runs.detail IS 'A note on the run, such as the first error.';
 
+CREATE TABLE outbox.mapping_drift (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    checked_at      timestamptz NOT NULL DEFAULT now(),
+    destination     text NOT NULL,
+    mapping_version text,
+    object_name     text NOT NULL,
+    field           text NOT NULL,
+    kind            text NOT NULL,
+    detail          text NOT NULL
+);
+CREATE INDEX mapping_drift_checked_idx ON outbox.mapping_drift (destination, checked_at);
+COMMENT ON TABLE outbox.mapping_drift IS 'Findings of the mapping drift check against the live org: a mapped field renamed, no longer writable, changed type or length, a picklist value gone. One row per finding per check.';
+COMMENT ON COLUMN outbox.mapping_drift.id IS 'Finding key.';
+COMMENT ON COLUMN outbox.mapping_drift.checked_at IS 'When the check ran.';
+COMMENT ON COLUMN outbox.mapping_drift.destination IS 'The destination whose org was described.';
+COMMENT ON COLUMN outbox.mapping_drift.mapping_version IS 'Content hash of the mapping checked.';
+COMMENT ON COLUMN outbox.mapping_drift.object_name IS 'The sObject.';
+COMMENT ON COLUMN outbox.mapping_drift.field IS 'The mapped field.';
+COMMENT ON COLUMN outbox.mapping_drift.kind IS 'missing_object, missing_field, not_createable, not_updateable, type_changed, length_shrank, picklist_value_gone, picklist_value_inactive or required_unmapped.';
+COMMENT ON COLUMN outbox.mapping_drift.detail IS 'What changed, in words.';
+
 CREATE INDEX messages_dead_idx ON outbox.messages (destination, last_error_code, id) WHERE status = 'dead';
 """
 
@@ -132,4 +153,5 @@ def downgrade() -> None:
     op.execute("DROP INDEX outbox.messages_dead_idx")
     op.execute("DROP TABLE outbox.rate_budgets")
     op.execute("DROP TABLE outbox.jobs, outbox.job_runs, outbox.sync_watermarks, outbox.sync_runs")
+    op.execute("DROP TABLE outbox.mapping_drift")
     op.execute("DROP TABLE outbox.operator_actions")

@@ -88,3 +88,10 @@ SELECT problem, order_number, placed_at, message_id, message_status, last_error_
 -- name: dead_letter_causes :many
 SELECT destination, coalesce(error_code, 'unknown'), messages
   FROM outbox.dead_letter_causes ORDER BY messages DESC
+
+-- name: record_drift :exec
+-- One row per finding; a clean check records a single row of kind 'clean' so the latest check
+-- of a destination is always visible.
+INSERT INTO outbox.mapping_drift (destination, mapping_version, object_name, field, kind, detail)
+SELECT %(destination)s, %(version)s, f.object_name, f.field, f.kind, f.detail
+  FROM jsonb_to_recordset(%(findings)s::jsonb) AS f(object_name text, field text, kind text, detail text)
