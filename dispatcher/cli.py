@@ -53,6 +53,10 @@ def migrate_command(
     check: Annotated[
         bool, typer.Option("--check", help="Only report; exit 1 when the database is behind.")
     ] = False,
+    with_roles: Annotated[
+        bool,
+        typer.Option(help="Also create the storefront, dispatcher and read-only roles."),
+    ] = False,
 ) -> None:
     """Create or upgrade the commerce and outbox schemas (safe to run again)."""
     db = database.resolve(database_url, folder=data_dir)
@@ -60,7 +64,9 @@ def migrate_command(
         state = schema.state(db.url)
         console.print(f"database at {state.current or 'nothing'}, code expects {state.head}")
         raise typer.Exit(0 if state.up_to_date else 1)
-    state = schema.upgrade(db.url)
+    state = schema.upgrade(db.url, with_roles=with_roles)
+    if with_roles:
+        console.print("roles outbox_storefront, outbox_dispatcher and outbox_readonly are in place")
     console.print(f"[green]database is at revision {state.current}[/green] ({_where(db)})")
 
 

@@ -51,8 +51,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> SchemaState:
-    """Upgrade to ``revision`` (idempotent) and re-apply every replaceable SQL object."""
+def upgrade(url: str, revision: str = "head", *, with_roles: bool = False) -> SchemaState:
+    """Upgrade to ``revision`` (idempotent) and re-apply every replaceable SQL object.
+
+    ``with_roles`` also applies ``sql/roles/roles.sql``: the optional least-privilege roles.
+    """
     engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
     try:
         with engine.begin() as connection:
@@ -60,6 +63,8 @@ def upgrade(url: str, revision: str = "head") -> SchemaState:
             command.upgrade(alembic_config(connection), revision)
             if revision == "head":
                 apply_replaceable_objects(connection)
+                if with_roles:
+                    _run_file(connection, resource_dir("sql") / "roles" / "roles.sql")
         return state(url)
     finally:
         engine.dispose()
@@ -99,9 +104,13 @@ def replaceable_sql_files(root: Path | None = None) -> list[Path]:
 
 
 def apply_replaceable_objects(connection: Connection) -> None:
+    for path in replaceable_sql_files():
+        _run_file(connection, path)
+
+
+def _run_file(connection: Connection, path: Path) -> None:
     driver = connection.connection.driver_connection
     if driver is None:
         raise RuntimeError("the migration connection has no driver connection")
-    for path in replaceable_sql_files():
-        # The psycopg cursor runs a whole file (several statements) when given no parameters.
-        driver.cursor().execute(path.read_text(encoding="utf-8"))
+    # The psycopg cursor runs a whole file (several statements) when given no parameters.
+    driver.cursor().execute(path.read_text(encoding="utf-8"))
