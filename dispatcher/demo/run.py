@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.live import Live
 
 from dispatcher import daemon
-from dispatcher.config import Config, DestinationConfig, DispatcherConfig, JobsConfig
+from dispatcher.config import Config, DestinationConfig, DispatcherConfig, JobsConfig, RetryConfig
 from dispatcher.demo import report
 from dispatcher.demo.shop import DemoShop, add_sessions, load_catalog
 from dispatcher.jobs import pull_catalog
@@ -37,6 +37,9 @@ from dispatcher.scheduler import Job, JobContext, run_job
 
 THINKIFIC_DEMO_RATE = 1200
 THINKIFIC_KEY_ENV = "OUTBOX_DEMO_THINKIFIC_API_KEY"
+# Short backoff, so a --chaos run shows retries and recovery within the minute rather than over
+# the day a production schedule spreads them across.
+DEMO_RETRY = RetryConfig(max_attempts=15, backoff_base_seconds=0.5, backoff_cap_seconds=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +77,14 @@ def demo_config(
                 type="salesforce",
                 batch_size=200,
                 concurrency=2,
+                retry=DEMO_RETRY,
                 options={"instance_url": boxes.salesforce_url},
             ),
             "thinkific": DestinationConfig(
                 type="thinkific",
                 batch_size=25,
                 concurrency=2,
+                retry=DEMO_RETRY,
                 options={
                     "base_url": f"{boxes.thinkific_url}/api/public/v1",
                     "subdomain": thinkific_sandbox.SandboxSettings().subdomain,

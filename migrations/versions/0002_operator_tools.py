@@ -44,7 +44,7 @@ CREATE TABLE outbox.rate_budgets (
     used              integer NOT NULL DEFAULT 0 CHECK (used >= 0)
 );
 COMMENT ON TABLE outbox.rate_budgets IS 'Requests spent in the current rate-limit window per destination, shared by every dispatcher process and host (see outbox.take_budget).';
-COMMENT ON COLUMN outbox.rate_budgets.destination IS 'The rate-limited destination (a name from outbox.destinations).';
+COMMENT ON COLUMN outbox.rate_budgets.destination IS 'What the budget limits: a destination, or one site of it (a Thinkific site is keyed by its API URL and subdomain).';
 COMMENT ON COLUMN outbox.rate_budgets.window_started_at IS 'Start of the current window, aligned to the wall clock (a minute for Thinkific).';
 COMMENT ON COLUMN outbox.rate_budgets.used IS 'Requests granted so far in this window.';
 
@@ -153,5 +153,6 @@ def downgrade() -> None:
     op.execute("DROP INDEX outbox.messages_dead_idx")
     op.execute("DROP TABLE outbox.rate_budgets")
     op.execute("DROP TABLE outbox.jobs, outbox.job_runs, outbox.sync_watermarks, outbox.sync_runs")
+    op.execute("DROP VIEW IF EXISTS outbox.current_drift")
     op.execute("DROP TABLE outbox.mapping_drift")
     op.execute("DROP TABLE outbox.operator_actions")

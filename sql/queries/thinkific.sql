@@ -13,14 +13,14 @@ SELECT t.granted,
 -- The Thinkific user ids (and groups joined) of a batch's e-mail addresses, as remembered.
 SELECT email, user_id, groups
   FROM outbox.thinkific_users
- WHERE destination = %(destination)s
+ WHERE site = %(site)s
    AND email = ANY(%(emails)s::text[])
 
 -- name: thinkific_remember_user :exec
 -- Remember a user created or found on the site, and the groups it has been added to.
-INSERT INTO outbox.thinkific_users (destination, email, user_id, groups)
-VALUES (%(destination)s, lower(%(email)s), %(user_id)s, %(groups)s::text[])
-    ON CONFLICT (destination, email) DO UPDATE
+INSERT INTO outbox.thinkific_users (site, email, user_id, groups)
+VALUES (%(site)s, lower(%(email)s), %(user_id)s, %(groups)s::text[])
+    ON CONFLICT (site, email) DO UPDATE
    SET user_id = EXCLUDED.user_id,
        groups = CASE WHEN outbox.thinkific_users.user_id = EXCLUDED.user_id
                      THEN ARRAY(SELECT DISTINCT unnest(outbox.thinkific_users.groups
@@ -32,12 +32,12 @@ VALUES (%(destination)s, lower(%(email)s), %(user_id)s, %(groups)s::text[])
 -- Forget a user id the site answered "could not be found" for, with its enrollments.
 WITH gone AS (
     DELETE FROM outbox.thinkific_users
-     WHERE destination = %(destination)s AND email = lower(%(email)s)
+     WHERE site = %(site)s AND email = lower(%(email)s)
     RETURNING user_id
 )
 DELETE FROM outbox.thinkific_enrollments e
  USING gone
- WHERE e.destination = %(destination)s AND e.user_id = gone.user_id
+ WHERE e.site = %(site)s AND e.user_id = gone.user_id
 
 -- name: thinkific_known_enrollments :many
 -- The enrollments the destination made for a batch's (user, course) pairs.
@@ -45,15 +45,15 @@ SELECT e.user_id, e.course_id, e.enrollment_id, e.expiry_date, e.message_id
   FROM outbox.thinkific_enrollments e
   JOIN unnest(%(user_ids)s::bigint[], %(course_ids)s::bigint[]) AS wanted(user_id, course_id)
     ON wanted.user_id = e.user_id AND wanted.course_id = e.course_id
- WHERE e.destination = %(destination)s
+ WHERE e.site = %(site)s
 
 -- name: thinkific_remember_enrollment :exec
 -- Remember the enrollment a message created or updated, and the expiry it now has.
 INSERT INTO outbox.thinkific_enrollments
-       (destination, user_id, course_id, enrollment_id, expiry_date, message_id)
-VALUES (%(destination)s, %(user_id)s, %(course_id)s, %(enrollment_id)s,
+       (site, user_id, course_id, enrollment_id, expiry_date, message_id)
+VALUES (%(site)s, %(user_id)s, %(course_id)s, %(enrollment_id)s,
         %(expiry_date)s::timestamptz, %(message_id)s)
-    ON CONFLICT (destination, user_id, course_id) DO UPDATE
+    ON CONFLICT (site, user_id, course_id) DO UPDATE
    SET enrollment_id = EXCLUDED.enrollment_id,
        expiry_date = EXCLUDED.expiry_date,
        message_id = EXCLUDED.message_id,
@@ -62,4 +62,4 @@ VALUES (%(destination)s, %(user_id)s, %(course_id)s, %(enrollment_id)s,
 -- name: thinkific_forget_enrollment :exec
 -- Forget an enrollment id the site answered 404 for, so the next try creates one.
 DELETE FROM outbox.thinkific_enrollments
- WHERE destination = %(destination)s AND enrollment_id = %(enrollment_id)s
+ WHERE site = %(site)s AND enrollment_id = %(enrollment_id)s

@@ -48,7 +48,7 @@ def build(context: DestinationContext) -> ThinkificDestination:
         raise ConfigError([ConfigIssue(where, "mappings_dir", "no field mappings loaded", fix)])
     budget = SiteBudget(
         context.pool,
-        context.name,
+        settings.site,
         per_minute=settings.requests_per_minute,
         max_in_flight=settings.max_in_flight,
     )
@@ -59,7 +59,7 @@ def build(context: DestinationContext) -> ThinkificDestination:
         budget,
         timeout=settings.timeout_seconds,
     )
-    memory = SiteMemory(context.pool, context.name)
+    memory = SiteMemory(context.pool, settings.site)
 
     def current() -> Mappings:
         return mapping_set.current

@@ -32,9 +32,10 @@ class KnownEnrollment:
 
 
 class SiteMemory:
-    def __init__(self, pool: AsyncConnectionPool[Any], destination: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], site: str) -> None:
+        """``site`` names the Thinkific site (``ThinkificSettings.site``): ids are per site."""
         self._pool = pool
-        self._destination = destination
+        self._site = site
 
     async def users(self, emails: Iterable[str]) -> dict[str, KnownUser]:
         """The remembered users among ``emails`` (lower case), by e-mail."""
@@ -88,12 +89,10 @@ class SiteMemory:
 
     async def _rows(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(query(name), {"destination": self._destination, **params})
+            cursor = await conn.execute(query(name), {"site": self._site, **params})
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
         return rows
 
     async def _execute(self, name: str, **params: Any) -> None:
         async with self._pool.connection() as conn:
-            await conn.execute(
-                query(name), {"destination": self._destination, "now": None, **params}
-            )
+            await conn.execute(query(name), {"site": self._site, "now": None, **params})

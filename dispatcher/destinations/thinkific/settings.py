@@ -49,6 +49,12 @@ class ThinkificSettings:
     timeout_seconds: float
     max_batch: int
 
+    @property
+    def site(self) -> str:
+        """Which Thinkific site this is: the key of its shared budget and of what is remembered
+        of it, so a destination repointed at another site never reuses the old site's ids."""
+        return f"{self.base_url}#{self.headers.get('X-Auth-Subdomain', 'oauth')}"
+
 
 def settings_from(
     name: str, config: DestinationConfig, environ: Mapping[str, str] | None = None
