@@ -30,7 +30,9 @@ def test_config_reports_every_error_with_its_line(tmp_path: Path) -> None:
     assert issues["dispatcher.poll_intervall_seconds"].where == f"{path}:3"
     assert "remove it" in issues["dispatcher.poll_intervall_seconds"].fix
     assert issues["destinations.partner.type"].where == f"{path}:6"
-    assert "'null', 'webhook', 'salesforce' or 'thinkific'" in issues["destinations.partner.type"].fix
+    assert (
+        "'null', 'webhook', 'salesforce' or 'thinkific'" in issues["destinations.partner.type"].fix
+    )
     assert len(issues) == 3  # cross-checks wait until the schema is right
 
 
