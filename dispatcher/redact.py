@@ -15,9 +15,13 @@ _SECRET_PATTERNS = (
 )
 
 
+_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+
+
 def redact(text: str, limit: int = MAX_TEXT) -> str:
-    """Mask credentials, fold white space and truncate to ``limit`` characters."""
+    """Mask credentials and e-mail addresses, fold white space, truncate to ``limit``."""
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(r"\1[redacted]", text)
+    text = _EMAIL.sub(r"\1***@\2", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -41,9 +41,19 @@ def test_cli_db_url_prints_the_configured_url(db_url: str, tmp_path: Path) -> No
     assert result.stdout.strip() == db_url
 
 
-def test_cli_demo_places_orders_of_all_four_types(db_url: str, tmp_path: Path) -> None:
-    result = _outbox("demo", "--orders", "12", env={"OUTBOX_DATABASE_URL": db_url}, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_cli_demo_delivers_orders_of_all_four_types_exactly_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "OUTBOX_DATABASE_URL": db_url,
+        "OUTBOX_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "200",
+    }
+    result = _outbox("demo", "--orders", "40", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓" in result.stdout
+    assert "each order exactly once in Salesforce" in result.stdout
+    assert "each course purchase enrolled once" in result.stdout
     with psycopg.connect(db_url) as conn:
         kinds = conn.execute(
             """

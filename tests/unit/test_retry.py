@@ -99,6 +99,10 @@ def test_outcome_for_error_unencodable_payload_is_dead() -> None:
     assert outcome_for_error(1, RuntimeError("bug")).result is Result.RETRY
 
 
+def test_redact_masks_email_addresses() -> None:
+    assert redact("no user ada.lovelace@example.org found") == "no user a***@example.org found"
+
+
 def test_redact_masks_secrets_and_truncates() -> None:
     text = redact('Authorization: Bearer abc.def {"access_token": "s3cr3t"} ' + "x" * 1000)
     assert "abc.def" not in text
