@@ -210,3 +210,22 @@ def test_run_refuses_a_broken_config_with_every_error(db_url: str, tmp_path: Pat
     assert result.returncode == 2
     assert f"{config}:4" in result.stdout
     assert "batchsize" in result.stdout
+
+
+def test_heartbeat_keeps_the_lease_of_a_long_delivery(
+    db_url: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    _publish_keyed(db_url, 1, keys=1)
+    receiver.delay = 3.0  # twice the lease
+    config = write_config(
+        tmp_path,
+        dispatcher={"lease_seconds": 1.5, "reclaim_interval_seconds": 0.3},
+        webhook={"type": "webhook", "url": receiver.url, "timeout_seconds": 10},
+    )
+    with dispatchers(db_url, config, tmp_path / "log") as (proc,):
+        wait_for(lambda: _delivered(db_url, 1), timeout=30)
+        assert stop(proc) == 0
+    with psycopg.connect(db_url) as conn:
+        attempts = conn.execute("SELECT outcome::text FROM outbox.attempts").fetchall()
+    assert attempts == [("delivered",)]  # never reclaimed as lapsed
+    assert receiver.total == 1
