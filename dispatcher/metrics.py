@@ -59,6 +59,18 @@ class Metrics:
             ["destination"],
             registry=r,
         )
+        self.drift_findings = Gauge(
+            "outbox_mapping_drift_findings",
+            "Findings of the latest mapping drift check (0 when the org matches the mapping).",
+            ["destination"],
+            registry=r,
+        )
+        self.reconciliation_gaps = Gauge(
+            "outbox_reconciliation_gaps",
+            "Orders whose effects have not arrived where they must (outbox.reconciliation).",
+            ["problem"],
+            registry=r,
+        )
         self.paused = Gauge(
             "outbox_destination_paused",
             "1 while the destination is paused (rate limit).",

@@ -34,10 +34,14 @@ class Snapshot:
 
 
 class Sampler:
+    # The heavier views (reconciliation joins the orders of a month) are read less often.
+    SLOW_EVERY_SECONDS = 60.0
+
     def __init__(self, pool: AsyncConnectionPool[Any], metrics: Metrics, interval: float) -> None:
         self.pool = pool
         self.metrics = metrics
         self.interval = interval
+        self._slow_at = float("-inf")
         self.snapshot = Snapshot()
         self.log = structlog.get_logger("dispatcher.status")
 
@@ -60,8 +64,18 @@ class Sampler:
                 attempts=await _rows(conn, "recent_attempts", {"limit": 20}),
                 sampled_at=time.monotonic(),
             )
+            if time.monotonic() - self._slow_at >= self.SLOW_EVERY_SECONDS:
+                self._slow_at = time.monotonic()
+                await self._sample_slow(conn)
         self.snapshot = snapshot
         self._publish(snapshot)
+
+    async def _sample_slow(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        for destination, findings in await _rows(conn, "drift_counts", {}):
+            self.metrics.drift_findings.labels(destination).set(findings)
+        self.metrics.reconciliation_gaps.clear()
+        for problem, count in await _rows(conn, "reconciliation_counts", {}):
+            self.metrics.reconciliation_gaps.labels(problem).set(count)
 
     def _publish(self, snapshot: Snapshot) -> None:
         self.metrics.backlog.clear()

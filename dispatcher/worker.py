@@ -256,6 +256,10 @@ class DestinationWorker:
             counts[r.decision.outcome.value] = counts.get(r.decision.outcome.value, 0) + 1
             self.metrics.outcomes.labels(name, r.message.event_type, r.decision.outcome.value).inc()
         self.metrics.attempt_seconds.labels(name).observe(took.total_seconds())
+        budget = getattr(self.destination, "api_budget_used", None)
+        used = budget() if callable(budget) else None
+        if isinstance(used, float):
+            self.metrics.api_budget_used.labels(name).set(used)
         self.breaker.record(succeeded=counts.get("delivered", 0), failed=counts.get("retry", 0))
         failed = [r for r in results if r.decision.outcome is not AttemptOutcome.DELIVERED]
         log = self.log.warning if failed else self.log.info

@@ -42,3 +42,9 @@ SELECT a.finished_at, m.destination, a.message_id, m.event_type, a.outcome::text
   FROM outbox.attempts a JOIN outbox.messages m ON m.id = a.message_id
  ORDER BY a.id DESC
  LIMIT %(limit)s
+
+-- name: drift_counts :many
+SELECT destination, count(*) FILTER (WHERE kind <> 'clean') FROM outbox.current_drift GROUP BY 1
+
+-- name: reconciliation_counts :many
+SELECT problem, count(*) FROM outbox.reconciliation GROUP BY 1

@@ -12,6 +12,8 @@ import httpx
 import psycopg
 import pytest
 
+from outbox import place_order
+from tests.fixtures.catalog import line, order_factory, product_factory
 from tests.fixtures.processes import dispatchers, status_counts, stop, wait_for, write_config
 from tests.fixtures.webhook_server import Receiver, webhook_receiver
 
@@ -41,6 +43,13 @@ def test_daemon_serves_metrics_health_and_readiness(
     receiver.script((422, {}))  # the first request fails for good
     with psycopg.connect(db_url) as conn:
         conn.execute("SELECT outbox.publish('webhook', 'bad.event', '{}')")
+        book = product_factory(conn)
+        place_order(conn, order_factory(line(book), number="SO-STUCK"))
+        conn.execute("UPDATE commerce.orders SET placed_at = now() - interval '1 hour'")
+        conn.execute(
+            "INSERT INTO outbox.mapping_drift (destination, object_name, field, kind, detail) "
+            "VALUES ('salesforce', 'Contact', 'Email', 'missing_field', 'renamed')"
+        )
     config = write_config(
         tmp_path,
         dispatcher={"sample_interval_seconds": 0.2},
@@ -70,6 +79,8 @@ def test_daemon_serves_metrics_health_and_readiness(
     )
     assert 'outbox_backlog_messages{destination="webhook",status="dead"} 1.0' in metrics
     assert "outbox_claim_duration_seconds_bucket" in metrics
+    assert 'outbox_reconciliation_gaps{problem="order_not_in_salesforce"} 1.0' in metrics
+    assert 'outbox_mapping_drift_findings{destination="salesforce"} 1.0' in metrics
     assert health.json()["status"] == "alive"
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": True, "mappings": True}

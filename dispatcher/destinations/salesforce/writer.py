@@ -55,6 +55,11 @@ class SalesforceDestination:
         self._catalog = catalog.Catalog(api, pool, api.settings.pricebook_id)
         self._log = structlog.get_logger("dispatcher.salesforce").bind(destination=name)
 
+    def api_budget_used(self) -> float | None:
+        """Share of the org's daily API allocation used, as the last answer reported it."""
+        usage = self.api.budget.usage
+        return usage.share if usage is not None else None
+
     def mapping(self) -> DestinationMapping:
         """The mapping file for this destination's name, or the shipped ``salesforce`` one."""
         found = self._mappings.current.destinations
