@@ -110,6 +110,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--backlogs", default="10000,100000,1000000")
+    parser.add_argument(
+        "--history", type=int, default=1_000_000, help="delivered rows for the history figure"
+    )
     args = parser.parse_args()
     print(f"dispatch benchmark · {machine()}")
     with scratch_database() as url:
@@ -136,6 +139,30 @@ def main() -> None:
                 "ms",
                 "median of 20",
             )
+    if args.history:
+        with scratch_database() as url:
+            before, after = history_claim(url, args.history)
+        figure("claim 100, no delivered history", before, "ms", "10,000 live")
+        figure(f"claim 100, {args.history:,} delivered rows of history", after, "ms", "10,000 live")
+
+
+def history_claim(url: str, history: int) -> tuple[float, float]:
+    """Claim time from a 10,000 live backlog before and after ``history`` delivered rows."""
+    _fill(url, 10_000)
+    before = asyncio.run(claim_time(url, 10_000))
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            """
+            INSERT INTO outbox.messages (destination, event_type, payload, status, delivered_at,
+                                         created_at)
+            SELECT 'null', 'old', '{}', 'delivered', now() - interval '1 day' * (g %% 365),
+                   now() - interval '1 day' * (g %% 365)
+              FROM generate_series(1, %s) g
+            """,
+            (history,),
+        )
+        conn.commit()
+    return before, asyncio.run(claim_time(url, 10_000))
 
 
 if __name__ == "__main__":
