@@ -53,7 +53,11 @@ def _pending(url: str) -> bool:
 def drain(url: str, args: argparse.Namespace, *, keyed: bool) -> float:
     _fill(url, args.messages, keyed=keyed)
     config = {
-        "dispatcher": {"poll_interval_seconds": 0.5},
+        "dispatcher": {
+            "poll_interval_seconds": 0.5,
+            "http_port": None,
+            "synchronous_commit": not args.async_commit,
+        },
         "destinations": {
             "null": {"type": "null", "batch_size": args.batch, "concurrency": args.concurrency}
         },
@@ -111,6 +115,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--backlogs", default="10000,100000,1000000")
     parser.add_argument(
+        "--async-commit", action="store_true", help="dispatchers with synchronous_commit off"
+    )
+    parser.add_argument(
         "--history", type=int, default=1_000_000, help="delivered rows for the history figure"
     )
     args = parser.parse_args()
@@ -118,7 +125,8 @@ def main() -> None:
     with scratch_database() as url:
         rate = drain(url, args, keyed=False)
         figure(
-            f"null drain, {args.processes} processes, batch {args.batch}",
+            f"null drain, {args.processes} processes, batch {args.batch}"
+            + (", synchronous_commit off" if args.async_commit else ""),
             rate,
             "msg/s",
             f"{args.messages:,} unkeyed messages",

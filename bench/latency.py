@@ -26,8 +26,11 @@ from bench.dispatch import _fill, _pending
 from bench.harness import figure, machine, scratch_database
 
 
-def _dispatcher(url: str) -> subprocess.Popen[bytes]:
-    config = {"destinations": {"null": {"type": "null", "batch_size": 100, "concurrency": 2}}}
+def _dispatcher(url: str, synchronous_commit: bool = True) -> subprocess.Popen[bytes]:
+    config = {
+        "dispatcher": {"synchronous_commit": synchronous_commit, "http_port": None},
+        "destinations": {"null": {"type": "null", "batch_size": 100, "concurrency": 2}},
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         yaml.safe_dump(config, handle)
     command = [
@@ -50,8 +53,8 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def latency(url: str, rate: int, seconds: float) -> list[float]:
-    proc = _dispatcher(url)
+def latency(url: str, rate: int, seconds: float, synchronous_commit: bool = True) -> list[float]:
+    proc = _dispatcher(url, synchronous_commit)
     time.sleep(2.0)  # let it start and settle
     interval = 1.0 / rate
     with psycopg.connect(url, autocommit=True) as conn:
@@ -87,6 +90,10 @@ def memory(url: str, backlog: int) -> tuple[float, float]:
     return peak, backlog / elapsed
 
 
+def _quantile(samples: list[float], q: float) -> float:
+    return samples[min(len(samples) - 1, int(q * len(samples)))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=int, default=200)
@@ -94,12 +101,23 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=1_000_000)
     args = parser.parse_args()
     print(f"latency and memory benchmark · {machine()}")
-    with scratch_database() as url:
-        samples = latency(url, args.rate, args.seconds)
-    pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]  # noqa: E731
-    figure(f"commit-to-delivery p50 at {args.rate}/s", pick(0.50), "ms", "target <= 2 ms")
-    figure(f"commit-to-delivery p99 at {args.rate}/s", pick(0.99), "ms", "target <= 5 ms")
-    figure("commit-to-delivery max", samples[-1], "ms", f"{len(samples):,} messages")
+    for durable in (True, False):
+        with scratch_database() as url:
+            samples = latency(url, args.rate, args.seconds, durable)
+        mode = "synchronous_commit on" if durable else "synchronous_commit off"
+        figure(
+            f"commit-to-delivery p50 at {args.rate}/s, {mode}",
+            _quantile(samples, 0.50),
+            "ms",
+            "target <= 2 ms",
+        )
+        figure(
+            f"commit-to-delivery p99 at {args.rate}/s, {mode}",
+            _quantile(samples, 0.99),
+            "ms",
+            "target <= 5 ms",
+        )
+        figure("commit-to-delivery max", samples[-1], "ms", f"{len(samples):,} messages")
     if args.backlog:
         with scratch_database() as url:
             peak, rate = memory(url, args.backlog)

@@ -60,6 +60,11 @@ class DispatcherConfig(_Strict):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] | None = 8700
     sample_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
+    # false: the dispatcher's own commits (claims, attempt rows, states) skip the WAL flush. A
+    # PostgreSQL crash may then forget the last few hundred milliseconds of them: those messages
+    # are claimed and delivered again, which idempotent destinations absorb. Orders and outbox
+    # rows written by the storefront stay fully durable either way.
+    synchronous_commit: bool = True
 
 
 class JobConfig(_Strict):

@@ -95,7 +95,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
         AsyncConnectionPool(
-            database_url, min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}
+            database_url, min_size=1, max_size=pool_size, open=False, kwargs=_session(config)
         ) as pool,
     ):
         wakeups = {name: asyncio.Event() for name in enabled}
@@ -173,6 +173,14 @@ def load_mappings(config: Config, enabled: dict[str, DestinationConfig]) -> Mapp
     if not any(d.type in ("salesforce", "thinkific") for d in enabled.values()):
         return None
     return MappingSet(config.mappings_dir or resource_dir("mappings"))
+
+
+def _session(config: Config) -> dict[str, Any]:
+    """Connection settings of the pool: autocommit, and the commit durability chosen."""
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if not config.dispatcher.synchronous_commit:
+        kwargs["options"] = "-c synchronous_commit=off"
+    return kwargs
 
 
 def _reload_on_hangup(mappings: MappingSet | None, log: Any) -> None:
