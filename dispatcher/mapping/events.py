@@ -50,6 +50,85 @@ _LINE = {
     "thinkific_course_id": "int|null",
 }
 
+# After checkout (outbox.aftersale): the order as it stands after the change.
+_ORDER_NOW = {
+    "number": "string",
+    "status": "string",
+    "currency": "string",
+    "total": "money",
+    "amount_paid": "money",
+    "amount_refunded": "money",
+    "payment_method": "string|null",
+    "placed_at": "datetime",
+}
+
+_MOVED_LINE = {
+    "line_id": "string",
+    "line_number": "int",
+    "sku": "string",
+    "purchase_type": "string",
+    "quantity": "int",
+}
+
+_REVOKED = {"enrollment_id": "string", "line_number": "int", "course_id": "int", "sku": "string"}
+
+_AFTERSALE: dict[str, Any] = {
+    "order.paid": {
+        "customer": _CUSTOMER,
+        "order": _ORDER_NOW,
+        "payment": {"reference": "string", "method": "string", "amount": "money",
+                    "paid_at": "datetime"},
+    },
+    "order.shipped": {
+        "customer": _CUSTOMER,
+        "order": _ORDER_NOW,
+        "shipment": {"shipment_id": "string", "carrier": "string", "tracking_number": "string",
+                     "shipped_at": "datetime", "units": "int", "lines": [_MOVED_LINE]},
+    },
+    "order.refunded": {
+        "customer": _CUSTOMER,
+        "order": _ORDER_NOW,
+        "refund": {"refund_id": "string", "amount": "money", "refunded_at": "datetime",
+                   "lines": [_MOVED_LINE]},
+        "revoked_enrollments": [_REVOKED],
+    },
+    "order.cancelled": {
+        "customer": _CUSTOMER,
+        "order": _ORDER_NOW,
+        "cancellation": {"reason": "string", "cancelled_at": "datetime"},
+        "registrations": [{"registration_id": "string", "line_number": "int",
+                           "session_id": "int", "seats": "int", "paid": "boolean"}],
+        "revoked_enrollments": [_REVOKED],
+        "released_stock": [{"sku": "string", "quantity": "int"}],
+    },
+    "enrollment.revoked": {
+        **_REVOKED,
+        "customer": _CUSTOMER,
+        "order_number": "string",
+        "organisation": "string|null",
+        "product": {"sku": "string", "name": "string"},
+        "reason": "string",
+        "revoked_at": "datetime",
+    },
+    "customer.updated": {
+        "customer": {"id": "string", "email": "string", "last_name": "string",
+                     "locale": "string", "guest": "boolean"},
+        # Only the fields that changed are present (outbox.profile).
+        "changes": {
+            "first_name": "string",
+            "last_name": "string",
+            "locale": "string",
+            "marketing_consent": "boolean",
+            "address": {"line1": "string|null", "line2": "string|null", "city": "string|null",
+                        "postal_code": "string|null", "region": "string|null",
+                        "country": "string|null"},
+            "preferences": {"newsletter": "boolean", "contact_channel": "string|null"},
+        },
+        "version": "int",
+        "updated_at": "datetime",
+    },
+}  # fmt: skip
+
 PAYLOADS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
         "order.placed": {"customer": _CUSTOMER, "order": _ORDER, "lines": [_LINE]},
@@ -75,6 +154,7 @@ PAYLOADS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "activated_at": "datetime",
             "expiry_date": "datetime|null",
         },
+        **_AFTERSALE,
     }
 )
 

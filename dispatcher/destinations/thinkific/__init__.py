@@ -15,6 +15,7 @@ from dispatcher.destinations.thinkific.destination import ThinkificDestination
 from dispatcher.destinations.thinkific.enroll import Enroller
 from dispatcher.destinations.thinkific.memory import SiteMemory
 from dispatcher.destinations.thinkific.request import ENROLLMENT_REQUESTED, SEAT_ASSIGNED
+from dispatcher.destinations.thinkific.revoke import ENROLLMENT_REVOKED, Revoker
 from dispatcher.destinations.thinkific.settings import (
     PUBLIC_API,
     ThinkificOptions,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the daemon imports this package by name; no import back at 
 
 __all__ = [
     "ENROLLMENT_REQUESTED",
+    "ENROLLMENT_REVOKED",
     "PUBLIC_API",
     "SEAT_ASSIGNED",
     "ThinkificDestination",
@@ -71,4 +73,5 @@ def build(context: DestinationContext) -> ThinkificDestination:
         current,
         max_batch=settings.max_batch,
         max_in_flight=settings.max_in_flight,
+        revoker=Revoker(client, memory),
     )

@@ -133,8 +133,10 @@ def test_field_sets_leave_destination_owned_fields_out_of_updates(shipped: Mappi
     create = salesforce.field_set("Order", Operation.CREATE)
     update = salesforce.field_set("Order", Operation.UPDATE)
     assert {"Status", "Payment_Method__c", "Storefront_Order_Number__c"} <= create
-    assert "Status" not in update
     assert "Payment_Method__c" in update
+    assert "Status" in update  # set again by the after-sale events (order_progress)
+    assert "Type" in salesforce.field_set("Account", Operation.CREATE)
+    assert "Type" not in salesforce.field_set("Account", Operation.UPDATE)  # owner: salesforce
     item_update = salesforce.field_set("OrderItem", Operation.UPDATE)
     assert "OrderId" not in item_update  # not updateable in the schema
     assert "Quantity" in item_update

@@ -75,7 +75,7 @@ def test_drift_reports_permissions_type_and_length(shipped: Mappings) -> None:
 
 def test_drift_ignores_updateable_on_fields_only_created(shipped: Mappings) -> None:
     live = describes(shipped)
-    field(live["Order"], "Status")["updateable"] = False  # owned by Salesforce: create only
+    field(live["Account"], "Type")["updateable"] = False  # owned by Salesforce: create only
     assert findings(shipped, live) == []
 
 

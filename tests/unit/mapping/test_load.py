@@ -176,10 +176,10 @@ def test_load_reports_parent_listed_after_child(mapping_dir_factory: MappingDirF
 
 
 def test_load_reports_unknown_event_and_section(mapping_dir_factory: MappingDirFactory) -> None:
-    text = BASE + "  order.shipped: [contact]\n  event.registered: [contct]\n"
+    text = BASE + "  order.teleported: [contact]\n  event.registered: [contct]\n"
     issues = issues_for(mapping_dir_factory, text)
     assert [(i.line, i.message) for i in issues] == [
-        (line_of(text, "order.shipped"), "unknown event type 'order.shipped'"),
+        (line_of(text, "order.teleported"), "unknown event type 'order.teleported'"),
         (line_of(text, "[contct]"), "event.registered lists 'contct', which is not under objects"),
     ]
 

@@ -66,7 +66,7 @@ def test_validate_refuses_a_bad_amount_and_an_unknown_sku(shipped: Mappings) -> 
 
 
 def test_validate_refuses_an_unmapped_event_type_and_a_malformed_payload(shipped: Mappings) -> None:
-    assert "no mapping for this event type" in error_for(shipped, "order.shipped", {}).problem
+    assert "no mapping for this event type" in error_for(shipped, "order.teleported", {}).problem
     payload = order_placed_factory()
     payload["lines"] = "not a list"
     assert "list of objects" in error_for(shipped, "order.placed", payload).problem

@@ -1,0 +1,101 @@
+"""Take a course back after a refund or a cancellation: ``enrollment.revoked``.
+
+Access follows money. Thinkific has no DELETE for enrollments, and deleting would lose the
+learner's progress anyway, so the enrollment is expired: ``PUT /enrollments/{id}`` with
+``expiry_date`` set to now. The message shares the ordering key of the ``enrollment.requested``
+it takes back, so it is never delivered before the enrollment exists.
+
+Idempotent as enrolling is: a redelivered message whose expiry is remembered costs no call; a
+user or enrollment the site never had means there is nothing to take back, which is success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dispatcher.destinations.base import Message
+from dispatcher.destinations.thinkific.client import ThinkificClient
+from dispatcher.destinations.thinkific.enroll import BatchKnowledge, wire_time
+from dispatcher.destinations.thinkific.errors import ThinkificRejected
+from dispatcher.destinations.thinkific.memory import KnownEnrollment, SiteMemory
+from dispatcher.mapping import MappingError, Mappings
+
+ENROLLMENT_REVOKED = "enrollment.revoked"
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationRequest:
+    message_id: int
+    email: str
+    course_id: int
+
+
+def revocation_request(message: Message, mappings: Mappings, destination: str) -> RevocationRequest:
+    """Map the message (the ``user`` and ``revocation`` sections of the mapping)."""
+    known = mappings.destinations.get(destination)
+    mapped = mappings.apply(destination if known else "thinkific", message.event_type,
+                            message.payload)  # fmt: skip
+    records = {record.object_name: record for record in mapped.records}
+    user, enrollment = records.get("user"), records.get("enrollment")
+    if user is None or enrollment is None:
+        problem = "the mapping gives no user or no enrollment for this event"
+        raise MappingError(mapped.event_type, "", problem)
+    return RevocationRequest(
+        message.id, str(user.external_id).strip().lower(), int(enrollment.external_id)
+    )
+
+
+class Revoker:
+    def __init__(
+        self,
+        client: ThinkificClient,
+        memory: SiteMemory,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._client = client
+        self._memory = memory
+        self._clock = clock
+
+    async def revoke(self, request: RevocationRequest, known: BatchKnowledge) -> int | None:
+        """The id of the enrollment expired, or None when the site has none to expire."""
+        remembered_user = known.users.get(request.email)
+        user_id = (
+            remembered_user.user_id
+            if remembered_user is not None
+            else await self._client.find_user(request.email)
+        )
+        if user_id is None:
+            return None
+        remembered = known.enrollments.get((user_id, request.course_id))
+        if remembered is not None and remembered.message_id == request.message_id:
+            return remembered.enrollment_id  # this very message already expired it
+        enrollment_id = await self._expire(user_id, request, remembered)
+        if enrollment_id is not None:
+            expiry = self._clock()
+            await self._memory.remember_enrollment(
+                user_id, request.course_id, enrollment_id, expiry, request.message_id
+            )
+            known.enrollments[(user_id, request.course_id)] = KnownEnrollment(
+                enrollment_id, expiry, request.message_id
+            )
+        return enrollment_id
+
+    async def _expire(
+        self, user_id: int, request: RevocationRequest, remembered: KnownEnrollment | None
+    ) -> int | None:
+        body = {"expiry_date": wire_time(self._clock())}
+        if remembered is not None:
+            try:
+                await self._client.update_enrollment(remembered.enrollment_id, body)
+                return remembered.enrollment_id
+            except ThinkificRejected as refused:
+                if refused.http_status != 404:
+                    raise
+                await self._memory.forget_enrollment(remembered.enrollment_id)
+        found = await self._client.enrollments(user_id, request.course_id)
+        if not found:
+            return None
+        await self._client.update_enrollment(found[0].id, body)
+        return found[0].id
