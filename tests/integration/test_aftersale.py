@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from outbox import (
     cancel_order,
     errors,
+    migrate,
     place_order,
     record_payment,
     record_shipment,
@@ -383,3 +384,21 @@ def test_aftersale_calls_join_a_sqlalchemy_session(db_url: str, shop: dict[str, 
         done = record_payment(session, "SO-1", "card", "280.00", "pi_1")
     engine.dispose()
     assert done.status == "paid"
+
+
+def test_update_customer_supersedes_for_the_storefront_role(db_url: str) -> None:
+    """The storefront's role may not change a message's status; the trigger still may."""
+    migrate.upgrade(db_url, with_roles=True)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET ROLE outbox_storefront")
+        for version in (1, 2):
+            conn.execute(
+                "SELECT outbox.publish('salesforce', 'customer.updated', %s::jsonb,"
+                " ordering_key => 'customer:c-1', idempotency_key => %s)",
+                (f'{{"changes": {{"v{version}": {version}}}}}', f"customer.updated:c-1:{version}"),
+            )
+        conn.execute("RESET ROLE")
+        rows = conn.execute(
+            "SELECT status::text, payload -> 'changes' FROM outbox.messages ORDER BY id"
+        ).fetchall()
+    assert rows == [("superseded", {"v1": 1}), ("pending", {"v1": 1, "v2": 2})]
