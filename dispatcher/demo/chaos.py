@@ -98,11 +98,17 @@ class Storefront(threading.Thread):
 class Fleet:
     """The dispatcher processes, killed and restarted on demand."""
 
+    # A process signalled while Python is still importing dies of the signal instead of
+    # shutting down; give the newest one this long to reach its own handlers before stopping.
+    STARTUP_SECONDS = 5.0
+
     def __init__(self, url: str, config: Path, log: Path, count: int) -> None:
         self.url, self.config, self.log = url, config, log
+        self.last_start = time.monotonic()
         self.procs = [self._start() for _ in range(count)]
 
     def _start(self) -> subprocess.Popen[bytes]:
+        self.last_start = time.monotonic()
         env = {**os.environ, "OUTBOX_DATABASE_URL": self.url}
         command = [
             sys.executable,
@@ -123,6 +129,7 @@ class Fleet:
         self.procs[index] = self._start()
 
     def stop(self) -> list[int]:
+        time.sleep(max(0.0, self.last_start + self.STARTUP_SECONDS - time.monotonic()))
         for proc in self.procs:
             proc.send_signal(signal.SIGTERM)
         return [proc.wait(timeout=60) for proc in self.procs]
