@@ -30,6 +30,10 @@ GRANT INSERT (destination, event_type, payload, ordering_key, idempotency_key, c
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA outbox FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION outbox.publish(text, text, jsonb, text, text, uuid) TO outbox_storefront;
 GRANT EXECUTE ON FUNCTION outbox.notify_new_messages() TO outbox_storefront, outbox_dispatcher;
+-- Called by the insert trigger; it runs with its owner's rights to mark older profile changes
+-- superseded, which the storefront itself may not do.
+GRANT EXECUTE ON FUNCTION outbox.supersede_waiting_profile_changes(jsonb)
+    TO outbox_storefront, outbox_dispatcher;
 
 -- The dispatcher owns delivery and maintenance.
 GRANT USAGE ON SCHEMA commerce, outbox TO outbox_dispatcher;
