@@ -51,12 +51,15 @@ def _delivered(db_url: str, count: int) -> bool:
 def test_three_dispatchers_deliver_5000_messages_exactly_once_in_key_order(
     db_url: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    _publish_keyed(db_url, 5000, keys=250)
     config = write_config(
         tmp_path,
         webhook={"type": "webhook", "url": receiver.url, "batch_size": 50, "concurrency": 3},
     )
-    with dispatchers(db_url, config, tmp_path / "log", count=3) as procs:
+    log = tmp_path / "log"
+    with dispatchers(db_url, config, log, count=3) as procs:
+        # All three must be listening before the work arrives, or the first two finish it alone.
+        wait_for(lambda: log.read_text().count("dispatcher started") == 3, timeout=60)
+        _publish_keyed(db_url, 5000, keys=250)
         wait_for(lambda: _delivered(db_url, 5000), timeout=120)
         assert [stop(p) for p in procs] == [0, 0, 0]
     assert len(receiver.counts) == 5000
