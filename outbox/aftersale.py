@@ -13,17 +13,15 @@ refunds racing can never together give back more than was paid.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import pq
 
 from outbox import errors
-from outbox.connection import ConnectionLike, psycopg_connection
+from outbox.connection import ConnectionLike, psycopg_connection, undo_savepoint
 from outbox.events import (
     CustomerRow,
     order_cancelled,
@@ -253,17 +251,8 @@ def _in_savepoint(
     try:
         return work(conn)
     except BaseException:
-        _undo(conn)
+        undo_savepoint(conn, query("aftersale_rollback"), query("aftersale_release"))
         raise
-
-
-def _undo(conn: psycopg.Connection[Any]) -> None:
-    """Roll back to the savepoint; after a late failure it may already have been released."""
-    if conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        return
-    with suppress(psycopg.errors.InvalidSavepointSpecification), conn.pipeline():
-        conn.execute(query("aftersale_rollback"))
-        conn.execute(query("aftersale_release"))
 
 
 def _open(

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg import pq
 from psycopg.rows import class_row
 
 from outbox import errors
-from outbox.connection import ConnectionLike, psycopg_connection
+from outbox.connection import ConnectionLike, psycopg_connection, undo_savepoint
 from outbox.events import (
     CustomerRow,
     OrderFacts,
@@ -59,17 +57,8 @@ def place_order(
             return PlacedOrder(order_id, order.order_number, customer_id, total, tuple(ids), True)
         return _place(conn, order, publish)
     except BaseException:
-        _undo(conn)
+        undo_savepoint(conn, query("rollback_savepoint"), query("release_savepoint"))
         raise
-
-
-def _undo(conn: psycopg.Connection[Any]) -> None:
-    """Roll back to the savepoint; after a late failure it may already have been released."""
-    if conn.info.transaction_status == pq.TransactionStatus.IDLE:
-        return
-    with suppress(psycopg.errors.InvalidSavepointSpecification), conn.pipeline():
-        conn.execute(query("rollback_savepoint"))
-        conn.execute(query("release_savepoint"))
 
 
 def _check_cart(order: OrderRequest) -> None:

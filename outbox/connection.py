@@ -6,6 +6,7 @@ so every entry point first checks that there is one to join.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -58,3 +59,16 @@ def _from_sqlalchemy(obj: object) -> psycopg.Connection[Any]:
         "expected a psycopg 3 Connection or a SQLAlchemy Session/Connection, "
         f"got {type(obj).__name__}"
     )
+
+
+def undo_savepoint(conn: psycopg.Connection[Any], rollback_sql: str, release_sql: str) -> None:
+    """Roll back to a call's savepoint after a refusal, leaving the caller's transaction usable.
+
+    After a late failure the savepoint may already have been released; the caller's
+    transaction is then aborted, and the caller must roll it back.
+    """
+    if conn.info.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    with suppress(psycopg.errors.InvalidSavepointSpecification), conn.pipeline():
+        conn.execute(rollback_sql)
+        conn.execute(release_sql)
