@@ -1,8 +1,8 @@
 """Run a compiled mapping over one message payload.
 
-The loop is deliberately plain: sections in dependency order, list sections once per item, and
-inside a record one call per field. A field's failure is caught here, where the object, field
-and record key are all known, and becomes the ``MappingError`` the message is buried with.
+Sections run in dependency order; a list section once per item, with one scope per item shared
+by every section that iterates the same list. Each section's generated function builds, checks
+and returns its record, or raises the ``MappingError`` the message is buried with.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dispatcher.mapping.compiled import SKIP, CompiledField, CompiledSection, DestinationMapping
+from dispatcher.mapping.compiled import CompiledSection, DestinationMapping
 from dispatcher.mapping.errors import MappingError
 from dispatcher.mapping.paths import Lookup, Scope
 from dispatcher.mapping.records import MappedMessage, MappedRecord
-from dispatcher.mapping.transforms import TransformError
 
 
 def map_message(
@@ -30,18 +29,19 @@ def map_message(
         raise MappingError(event_type, "", f"the payload is not a JSON object: {payload!r:.80}")
     root = Scope(payload, None, lookup)
     records: list[MappedRecord] = []
-    item_scopes: dict[str, list[Scope]] = {}  # one scope per list item, shared by sections
+    item_scopes: dict[str, list[Scope]] = {}
     for section in sections:
         if section.for_each is None:
-            record = build_record(section, root)
+            record = section.build(root)
             if record is not None:
                 records.append(record)
             continue
         scopes = item_scopes.get(section.for_each_path)
         if scopes is None:
             scopes = item_scopes[section.for_each_path] = _item_scopes(section, root)
+        build = section.build
         for scope in scopes:
-            record = build_record(section, scope)
+            record = build(scope)
             if record is not None:
                 records.append(record)
     return MappedMessage(mapping.destination, event_type, mapping.version, tuple(records))
@@ -59,43 +59,3 @@ def _item_scopes(section: CompiledSection, root: Scope) -> list[Scope]:
             section.object_name, "", "for_each expects a list of objects in the payload"
         )
     return [Scope(root.root, item, root.lookup) for item in items]
-
-
-def build_record(section: CompiledSection, scope: Scope) -> MappedRecord | None:
-    """One record, or None when the section's ``when`` excludes it."""
-    if section.when is not None and not section.when(scope):
-        return None
-    external = section.external_id
-    try:
-        key = external.compute(scope)
-    except TransformError as exc:
-        raise MappingError(section.object_name, external.target, str(exc)) from None
-    except (AttributeError, TypeError) as exc:
-        raise _shape_error(section, external, exc, None) from None
-    if key is None or key is SKIP:
-        raise MappingError(section.object_name, external.target, "the external ID has no value")
-    fields: dict[str, Any] = {external.key: key}
-    for field in section.fields:
-        try:
-            value = field.compute(scope)
-        except TransformError as exc:
-            raise MappingError(
-                section.object_name, field.target, str(exc), record=str(key)
-            ) from None
-        except (AttributeError, TypeError) as exc:
-            raise _shape_error(section, field, exc, key) from None
-        if value is not SKIP:
-            fields[field.key] = value
-    problem = section.check(fields)
-    if problem is not None:
-        raise MappingError(section.object_name, problem[0], problem[1], record=str(key))
-    return MappedRecord(section.shape, key, fields)
-
-
-def _shape_error(
-    section: CompiledSection, field: CompiledField, exc: Exception, key: Any
-) -> MappingError:
-    problem = f"the payload does not have the shape the mapping reads ({exc})"
-    return MappingError(
-        section.object_name, field.target, problem, record=None if key is None else str(key)
-    )

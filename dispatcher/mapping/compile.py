@@ -1,4 +1,4 @@
-"""Compile a validated mapping file into closures, checking it against the declared schema.
+"""Compile a validated mapping file's fields, checking them against the declared schema.
 
 Every problem is collected, never raised on sight, so the operator sees the whole list (with
 lines) after one run of ``outbox mappings check``. Paths are only recorded here, per section;
@@ -7,16 +7,16 @@ lines) after one run of ``outbox mappings check``. Paths are only recorded here,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatcher.mapping.compiled import SKIP, CompiledField
-from dispatcher.mapping.conditions import Predicate, build_predicate
+from dispatcher.mapping.compiled import CompiledCase, CompiledField
+from dispatcher.mapping.conditions import build_conditions
 from dispatcher.mapping.document import Document, Loc
 from dispatcher.mapping.errors import ConfigIssue, suggest
 from dispatcher.mapping.model import Case, FieldSpec, MappingFile, Owner, Reference
-from dispatcher.mapping.paths import Getter, Scope, compile_path, event_path
+from dispatcher.mapping.paths import PathRef, event_path, parse_path
 from dispatcher.mapping.schema import (
     TEXT_TYPES,
     DeclaredSchema,
@@ -24,12 +24,11 @@ from dispatcher.mapping.schema import (
     FieldType,
     ObjectSchema,
 )
-from dispatcher.mapping.steps import MULTI_SOURCE, Converter, StepBuildError, build
-from dispatcher.mapping.transforms import Step, StepContext, TransformError, ValueMap
-from dispatcher.mapping.validate import Check, field_check
+from dispatcher.mapping.steps import MULTI_SOURCE, BuiltStep, StepBuildError, build
+from dispatcher.mapping.transforms import StepContext, ValueMap
+from dispatcher.mapping.validate import check_guard, field_check
 
-Producer = Callable[[Scope], Any]
-Pipeline = tuple[tuple[Step, ...], tuple[Converter | None, ...]]
+Pipeline = tuple[BuiltStep, ...]
 
 
 @dataclass
@@ -43,9 +42,9 @@ class SectionScope:
     paths: list[tuple[str, Loc]] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
 
-    def read(self, path: str, loc: Loc) -> Getter:
+    def read(self, path: str, loc: Loc) -> PathRef:
         self.paths.append((event_path(path, self.item, self.for_each), loc))
-        return compile_path(path, self.item)
+        return parse_path(path, self.item)
 
 
 @dataclass
@@ -97,15 +96,22 @@ class FieldCompiler:
         check = field_check(written)
         for c in done:
             constant = c.constant and target.type is not FieldType.PICKLIST  # picklists: above
-            problem = check(c.produce(Scope({}, None, None))) if constant else None
+            problem = check(c.value()) if constant else None
             if problem is not None:
                 self.issue(loc, f"the constant value {problem}", "change the value")
         trusted = all(c.trusted(written) for c in done)
         key = target.relationship_name if ref is not None and target.relationship_name else name
         relationship = ref.field if ref is not None else None
-        choices = [(c.when, c.produce) for c in done]
-        compute = field_compute(choices, None if trusted else check, relationship)
-        return CompiledField(name, key, owner, compute, outputs)
+        return CompiledField(
+            target=name,
+            key=key,
+            owner=owner,
+            cases=tuple(c.case for c in done),
+            check=None if trusted else check,
+            guard=check_guard(written),
+            relationship=relationship,
+            picklist_values=outputs,
+        )
 
     def parent(self, target: FieldSchema, ref: Reference, loc: Loc) -> FieldSchema | None:
         if target.type is not FieldType.REFERENCE or not target.relationship_name:
@@ -133,50 +139,50 @@ class FieldCompiler:
             return None
         return found
 
-    def case(
-        self, section: SectionScope, case: Case, loc: Loc, ctx: StepContext
-    ) -> CompiledCase | None:
-        source, outputs = self.source(section, case, loc)
+    def case(self, section: SectionScope, case: Case, loc: Loc, ctx: StepContext) -> _Case | None:
+        found, source, outputs = self.source(section, case, loc)
         steps, outputs = self.steps(section, case, loc, ctx, outputs)
         when = [(c, (*loc, "when", i, "path")) for i, c in enumerate(case.when)]
         for condition, where in when:
             section.read(condition.path, where)
-        if source is None or steps is None:
+        if not found or steps is None:
             return None
-        predicate = build_predicate(case.when, section.item)
-        produce = producer(source, case.default, steps)
-        constant = case.from_ is None and not steps[0]
+        constant = case.value if case.from_ is None and "value" in case.model_fields_set else None
+        compiled = CompiledCase(
+            build_conditions(case.when, section.item), source, constant, case.default, steps
+        )
         last = case.transforms[-1] if case.transforms else None
-        return CompiledCase(
-            predicate,
-            produce,
+        return _Case(
+            compiled,
             outputs,
-            constant,
+            case.from_ is None and not steps,
             last.name if last else None,
             last.arg if last else None,
         )
 
     def source(
         self, section: SectionScope, case: Case, loc: Loc
-    ) -> tuple[Getter | None, frozenset[str] | None]:
+    ) -> tuple[bool, PathRef | tuple[PathRef, ...] | None, frozenset[str] | None]:
+        """Whether the case has a source, its path(s) (None for a constant), and the values it
+        can give when known."""
         origin = case.from_
         if origin is None:
             if "value" not in case.model_fields_set and "default" not in case.model_fields_set:
                 self.issue(loc, "the field has no source", "give from, value, default or cases")
-                return None, None
+                return False, None, None
             constant = case.value if "value" in case.model_fields_set else None
             known = frozenset({constant}) if isinstance(constant, str) else None
-            return (lambda s: constant), known
+            return True, None, known
         if isinstance(origin, str):
-            return section.read(origin, (*loc, "from")), None
+            return True, section.read(origin, (*loc, "from")), None
         if not case.transforms or case.transforms[0].name not in MULTI_SOURCE:
             self.issue(
                 (*loc, "from"),
                 "several sources need join or first as the first transform",
                 "add transforms: [join] or [first]",
             )
-        getters = tuple(section.read(path, (*loc, "from", i)) for i, path in enumerate(origin))
-        return (lambda s: [get(s) for get in getters]), None
+        paths = tuple(section.read(path, (*loc, "from", i)) for i, path in enumerate(origin))
+        return True, paths, None
 
     def steps(
         self,
@@ -186,7 +192,7 @@ class FieldCompiler:
         ctx: StepContext,
         outputs: frozenset[str] | None,
     ) -> tuple[Pipeline | None, frozenset[str] | None]:
-        steps: list[tuple[Step, Converter | None]] = []
+        steps: list[BuiltStep] = []
         failed = False
         for i, spec in enumerate(case.transforms):
             try:
@@ -198,7 +204,7 @@ class FieldCompiler:
             outputs = self.step_outputs(section, spec.name, spec.arg, outputs)
         if failed:
             return None, outputs
-        return (tuple(step for step, _ in steps), tuple(c for _, c in steps)), outputs
+        return tuple(steps), outputs
 
     def step_outputs(
         self, section: SectionScope, name: str, arg: Any, outputs: frozenset[str] | None
@@ -234,82 +240,21 @@ class FieldCompiler:
         return values
 
 
-def producer(source: Getter, default: Any, pipeline: Pipeline) -> Producer:
-    """The value pipeline of one case, unrolled for the common shapes: consecutive plain
-    conversions are composed into one, so ``[trim, lower, truncate]`` is a single call."""
-    start = (
-        source if default is None else (lambda s: v if (v := source(s)) is not None else default)
-    )
-    steps = _fold(pipeline)
-    if not steps:
-        return start
-    if len(steps) == 1:
-        step, convert = steps[0]
-        if convert is not None:
-            return lambda s: None if (v := start(s)) is None else convert(v)
-        return lambda s: step(start(s), s)
-    chain = tuple(step for step, _ in steps)
-
-    def run(scope: Scope) -> Any:
-        value = start(scope)
-        for step in chain:
-            value = step(value, scope)
-        return value
-
-    return run
-
-
-def _fold(pipeline: Pipeline) -> list[tuple[Step, Converter | None]]:
-    """Merge each run of plain conversions into one converter."""
-    folded: list[tuple[Step, Converter | None]] = []
-    run: list[Converter] = []
-    for step, convert in [*zip(*pipeline, strict=True), (None, None)]:
-        if convert is not None:
-            run.append(convert)
-            continue
-        if run:
-            composed = _compose(run)
-            folded.append((_lift(composed), composed))
-            run = []
-        if step is not None:
-            folded.append((step, None))
-    return folded
-
-
-def _compose(run: Sequence[Converter]) -> Converter:
-    if len(run) == 1:
-        return run[0]
-    if len(run) == 2:
-        first, second = run
-        return lambda v: second(first(v))
-    if len(run) == 3:
-        first, second, third = run
-        return lambda v: third(second(first(v)))
-    chain = tuple(run)
-
-    def composed(value: Any) -> Any:
-        for convert in chain:
-            value = convert(value)
-        return value
-
-    return composed
-
-
-def _lift(convert: Converter) -> Step:
-    return lambda v, s: None if v is None else convert(v)
-
-
 @dataclass(frozen=True, slots=True)
-class CompiledCase:
-    """One case of a field; ``last``/``arg`` (its last transform) tell whether the value can
-    skip the per-write check because load already proved it fits."""
+class _Case:
+    """One compiled case and what load knows of it: the values it can give (``outputs``),
+    whether it is a constant, and its last transform (``last``/``arg``), which tell whether
+    its value can skip the per-write check because load already proved it fits."""
 
-    when: Predicate | None
-    produce: Producer
+    case: CompiledCase
     outputs: frozenset[str] | None
     constant: bool
     last: str | None
     arg: Any
+
+    def value(self) -> Any:
+        """The constant's value (only for a constant case)."""
+        return self.case.constant if self.case.constant is not None else self.case.default
 
     def trusted(self, written: FieldSchema) -> bool:
         """True when every value this case yields fits ``written`` (checked once, at load)."""
@@ -320,42 +265,3 @@ class CompiledCase:
         if self.last == "truncate" and self.arg is None:
             return written.type in TEXT_TYPES
         return self.last == "map" and written.type is FieldType.PICKLIST
-
-
-def field_compute(
-    cases: Sequence[tuple[Predicate | None, Producer]],
-    check: Check | None,
-    relationship: str | None,
-) -> Producer:
-    """Pick the first case that applies, check its value, wrap a parent reference as
-    ``{external_id_field: value}`` (the record puts it under the relationship name)."""
-    choices = tuple(cases)
-
-    def compute(scope: Scope) -> Any:
-        for when, produce in choices:
-            if when is None or when(scope):
-                value = produce(scope)
-                break
-        else:
-            return SKIP
-        problem = check(value) if check is not None else None
-        if problem is not None:
-            raise TransformError(problem)
-        if relationship is None or value is None:
-            return value
-        return {relationship: value}
-
-    if len(choices) == 1 and choices[0][0] is None and relationship is None:
-        produce = choices[0][1]
-        if check is None:
-            return produce
-
-        def compute_plain(scope: Scope) -> Any:
-            value = produce(scope)
-            problem = check(value)
-            if problem is not None:
-                raise TransformError(problem)
-            return value
-
-        return compute_plain
-    return compute

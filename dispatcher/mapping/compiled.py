@@ -1,9 +1,9 @@
 """The loaded, validated, immutable mapping: what the dispatcher holds and applies.
 
-Everything here was built at load time: paths are getters, transforms are closures, checks are
-fused into each field. Applying a mapping to a message therefore does no parsing, no schema
-look-ups and no pydantic work, which is what lets one core map tens of thousands of messages a
-second.
+Everything here was built at load time: paths are parsed, transforms are closures, and each
+section is one generated function (``codegen.py``) that reads the payload, converts, checks and
+assembles its record without interpreting the mapping. Applying a mapping to a message
+therefore does no parsing, no schema look-ups and no pydantic work.
 """
 
 from __future__ import annotations
@@ -12,32 +12,77 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.mapping.conditions import Predicate
+from dispatcher.mapping.conditions import Conditions, Test
 from dispatcher.mapping.errors import MappingError
 from dispatcher.mapping.model import Owner
-from dispatcher.mapping.paths import Getter, Lookup, Scope
-from dispatcher.mapping.records import FieldSets, MappedMessage, Operation, RecordShape
+from dispatcher.mapping.paths import Getter, Lookup, PathRef, Scope
+from dispatcher.mapping.records import (
+    FieldSets,
+    MappedMessage,
+    MappedRecord,
+    Operation,
+    RecordShape,
+)
 from dispatcher.mapping.schema import DeclaredSchema
-from dispatcher.mapping.validate import RecordCheck
+from dispatcher.mapping.steps import BuiltStep
+from dispatcher.mapping.validate import Check
 
 SKIP: Any = object()
-"""Returned by a field whose ``when`` (or every case's) excludes it: the key is left out."""
+"""The value of a field whose ``when`` (or every case's) excludes it: the key is left out."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCase:
+    """One way to produce a field's value: read ``source`` (a path, several paths, or None for
+    ``constant``), fall back to ``default`` when null, then run ``steps`` in order. A step with
+    a converter is a plain conversion, skipped for null."""
+
+    when: Conditions
+    source: PathRef | tuple[PathRef, ...] | None
+    constant: Any
+    default: Any
+    steps: tuple[BuiltStep, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledField:
-    """One target field: ``key`` is its body key (the relationship name for a parent reference)."""
+    """One target field: ``key`` is its body key (the relationship name for a parent reference,
+    whose value is then wrapped as ``{relationship: value}``). The first case whose ``when``
+    holds gives the value; ``check`` is None when load proved every value fits, and ``guard``
+    is ``validate.check_guard``'s template for it."""
 
     target: str
     key: str
     owner: Owner
-    compute: Callable[[Scope], Any]
+    cases: tuple[CompiledCase, ...]
+    check: Check | None
+    guard: str | None
+    relationship: str | None
     picklist_values: frozenset[str] = frozenset()
+
+    @property
+    def may_skip(self) -> bool:
+        """True when no case applies unconditionally, so the field may be left out."""
+        return all(case.when for case in self.cases)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRule:
+    """A business rule on a mapped field, by target name and body key."""
+
+    target: str
+    key: str
+    test: Test
+    problem: str
+
+
+Builder = Callable[[Scope], MappedRecord | None]
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledSection:
-    """One record (or one per list item, with ``for_each``) of one object type."""
+    """One record (or one per list item, with ``for_each``) of one object type. ``build`` makes
+    the record from a scope, or None when ``when`` excludes it; it raises ``MappingError``."""
 
     name: str
     object_name: str
@@ -45,10 +90,12 @@ class CompiledSection:
     fields: tuple[CompiledField, ...]
     for_each: Getter | None
     for_each_path: str
-    when: Predicate | None
-    check: RecordCheck
+    when: Conditions
+    required: tuple[CompiledField, ...]
+    rules: tuple[RecordRule, ...]
     shape: RecordShape
     references: frozenset[str]  # parent object types this section refers to
+    build: Builder
 
     @property
     def field_sets(self) -> FieldSets:

@@ -14,11 +14,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dispatcher.mapping.model import Condition
-from dispatcher.mapping.paths import Scope, compile_path
+from dispatcher.mapping.paths import PathRef, parse_path
 from dispatcher.mapping.transforms import value_key
 
 Test = Callable[[Any], bool]
-Predicate = Callable[[Scope], bool]
+Conditions = tuple[tuple[PathRef, Test], ...]
+"""Tests that must all hold, each on the value at its path; empty means always."""
 
 
 def present(value: Any) -> bool:
@@ -68,12 +69,5 @@ def build_test(name: str, operand: Any) -> Test:
     return _ordered(comparisons[name], operand)
 
 
-def build_predicate(conditions: Sequence[Condition], item_name: str | None) -> Predicate | None:
-    """All conditions must hold; None when there are none, so the hot path skips the call."""
-    if not conditions:
-        return None
-    pairs = tuple((compile_path(c.path, item_name), build_test(*c.operator())) for c in conditions)
-    if len(pairs) == 1:
-        ((get, test),) = pairs
-        return lambda s: test(get(s))
-    return lambda s: all(test(get(s)) for get, test in pairs)
+def build_conditions(conditions: Sequence[Condition], item_name: str | None) -> Conditions:
+    return tuple((parse_path(c.path, item_name), build_test(*c.operator())) for c in conditions)

@@ -8,6 +8,7 @@ the way yields None: absence is for defaults and ``when`` to handle, not an exce
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 Lookup = Callable[[str, str], Any]
@@ -37,14 +38,26 @@ def event_path(path: str, item_name: str | None, for_each: str | None) -> str:
     return path
 
 
-def compile_path(path: str, item_name: str | None = None) -> Getter:
+@dataclass(frozen=True, slots=True)
+class PathRef:
+    """A parsed path: the keys to walk, from the payload or from the current list item."""
+
+    keys: tuple[str, ...]
+    from_item: bool
+
+
+def parse_path(path: str, item_name: str | None = None) -> PathRef:
     parts = path.split(".")
     if item_name is not None and parts[0] == item_name:
-        keys = tuple(parts[1:])
-        if not keys:
-            return _item
-        return _walker(keys, from_item=True)
-    return _walker(tuple(parts), from_item=False)
+        return PathRef(tuple(parts[1:]), from_item=True)
+    return PathRef(tuple(parts), from_item=False)
+
+
+def compile_path(path: str, item_name: str | None = None) -> Getter:
+    ref = parse_path(path, item_name)
+    if ref.from_item and not ref.keys:
+        return _item
+    return _walker(ref.keys, from_item=ref.from_item)
 
 
 def _item(scope: Scope) -> Any:

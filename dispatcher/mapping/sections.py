@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from dispatcher.mapping.codegen import section_builder
 from dispatcher.mapping.compile import FieldCompiler, SectionScope
-from dispatcher.mapping.compiled import CompiledField, CompiledSection
-from dispatcher.mapping.conditions import build_predicate
+from dispatcher.mapping.compiled import CompiledField, CompiledSection, RecordRule
+from dispatcher.mapping.conditions import build_conditions, build_test
 from dispatcher.mapping.errors import suggest
 from dispatcher.mapping.events import PAYLOADS, payload_paths
-from dispatcher.mapping.model import Owner, Rule, Section
+from dispatcher.mapping.model import Owner, Section
 from dispatcher.mapping.paths import compile_path
 from dispatcher.mapping.records import FieldSets, RecordShape
-from dispatcher.mapping.validate import record_check
 
 
 def compile_sections(compiler: FieldCompiler) -> dict[str, tuple[CompiledSection, SectionScope]]:
@@ -60,6 +60,18 @@ def _section(
     if external is None or None in fields or rules is None:
         return None
     done = tuple(f for f in fields if f is not None)
+    when = build_conditions(spec.when, item)
+    required = tuple(f for f in (external, *done) if obj.fields[f.target].required)
+    shape = RecordShape(obj.name, name, external.key, _field_sets(scope, external, done))
+    build = section_builder(
+        origin=f"{compiler.document.file}:{name}",
+        shape=shape,
+        when=when,
+        external_id=external,
+        fields=done,
+        required=required,
+        rules=rules,
+    )
     section = CompiledSection(
         name=name,
         object_name=obj.name,
@@ -67,10 +79,12 @@ def _section(
         fields=done,
         for_each=compile_path(spec.for_each) if spec.for_each else None,
         for_each_path=spec.for_each or "",
-        when=build_predicate(spec.when, item),
-        check=record_check(_required_keys(scope, external, done), rules),
-        shape=RecordShape(obj.name, name, external.key, _field_sets(scope, external, done)),
+        when=when,
+        required=required,
+        rules=tuple(rules),
+        shape=shape,
         references=frozenset(f.ref.object for f in spec.fields.values() if f.ref is not None),
+        build=build,
     )
     return section, scope
 
@@ -107,9 +121,7 @@ def _required(compiler: FieldCompiler, scope: SectionScope, spec: Section) -> No
             )
 
 
-def _rules(
-    compiler: FieldCompiler, scope: SectionScope, spec: Section
-) -> list[tuple[Rule, str]] | None:
+def _rules(compiler: FieldCompiler, scope: SectionScope, spec: Section) -> list[RecordRule] | None:
     keys = {spec.external_id.field: spec.external_id.field}
     for target, field in spec.fields.items():
         declared = scope.obj.fields.get(target)
@@ -124,14 +136,9 @@ def _rules(
                 suggest(rule.field, keys),
             )
             continue
-        rules.append((rule, keys[rule.field]))
+        test = build_test(*rule.operator())
+        rules.append(RecordRule(rule.field, keys[rule.field], test, rule.problem))
     return rules if len(rules) == len(spec.rules) else None
-
-
-def _required_keys(
-    scope: SectionScope, external: CompiledField, fields: tuple[CompiledField, ...]
-) -> list[tuple[str, str]]:
-    return [(f.target, f.key) for f in (external, *fields) if scope.obj.fields[f.target].required]
 
 
 def _field_sets(

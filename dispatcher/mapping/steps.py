@@ -9,6 +9,7 @@ see nulls or the record's scope and are full ``Step``s.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.mapping.errors import suggest
@@ -31,6 +32,35 @@ from dispatcher.mapping.transforms import (
 )
 
 Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltStep:
+    """A transform ready to run: ``step`` always works; ``convert`` is set for a plain
+    conversion, and ``inline`` (when set) is a Python expression template with the same result
+    for text, where ``{v}`` is the value (never null) and ``{f}`` the converter: the generated
+    section uses it to skip a call for the common case."""
+
+    step: Step
+    convert: Converter | None = None
+    inline: str | None = None
+
+
+_ON_TEXT = "{fast} if type({{v}}) is str else {{f}}({{v}})"
+
+
+def _on_text(fast: str) -> str:
+    """An inline template: ``fast`` (written with ``{v}``) for a str, the converter otherwise."""
+    return _ON_TEXT.format(fast=fast)
+
+
+INLINE: Mapping[str, str] = {
+    "trim": _on_text("{v}.strip()"),
+    "upper": _on_text("{v}.upper()"),
+    "lower": _on_text("{v}.lower()"),
+    "title": _on_text("{v}.title()"),
+    "string": _on_text("{v}"),
+}
 
 
 class StepBuildError(ValueError):
@@ -170,18 +200,31 @@ MULTI_SOURCE = frozenset({"join", "first"})
 """Transforms that accept a list of sources (``from: [a, b]``); one must come first."""
 
 
-def build(name: str, arg: Any, ctx: StepContext) -> tuple[Step, Converter | None]:
-    """The step for ``name``, and its plain converter when it is one (for chaining)."""
+def build(name: str, arg: Any, ctx: StepContext) -> BuiltStep:
+    """The step for ``name``, with its plain converter when it is one (for chaining)."""
     try:
         if name in CONVERTERS:
             convert = CONVERTERS[name](arg, ctx)
-            return (lambda v, s: None if v is None else convert(v)), convert
+            step: Step = lambda v, s: None if v is None else convert(v)  # noqa: E731
+            return BuiltStep(step, convert, _inline(name, arg, ctx))
         if name in STEPS:
-            return STEPS[name](arg, ctx), None
+            return BuiltStep(STEPS[name](arg, ctx))
     except StepBuildError as exc:
         raise StepBuildError(f"{name}: {exc}", exc.fix) from None
     raise StepBuildError(f"unknown transform {name!r}", suggest(name, TRANSFORMS))
 
 
+def _inline(name: str, arg: Any, ctx: StepContext) -> str | None:
+    """The inline template of a converter already built (so ``arg`` is valid)."""
+    if name == "truncate":
+        length = ctx.length if arg is None else _count(arg, "a length")
+        assert length is not None  # _truncate refused a missing length already
+        return _on_text(f"{{v}}[:{length:d}]")
+    if name == "prefix":
+        literal = repr(str(arg)).replace("{", "{{").replace("}", "}}")
+        return _on_text(f"{literal} + {{v}}")
+    return INLINE.get(name)
+
+
 def build_step(name: str, arg: Any, ctx: StepContext) -> Step:
-    return build(name, arg, ctx)[0]
+    return build(name, arg, ctx).step

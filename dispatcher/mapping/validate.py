@@ -2,24 +2,25 @@
 
 The destination would refuse these records anyway, but only after an API call from a limited
 daily budget and with a less precise message. Failing here names the object, the field and the
-problem, and the caller sends the message to dead without spending a call. Field checks run in
-the field's own closure; record checks (required fields, business rules) once per record.
+problem, and the caller sends the message to dead without spending a call. These are the field
+checks; the section's generated function (``codegen.py``) runs them and then the record's
+required-field and business-rule checks, once per record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from dispatcher.mapping.conditions import Test, build_test
-from dispatcher.mapping.model import Rule
 from dispatcher.mapping.schema import NUMBER_TYPES, TEXT_TYPES, FieldSchema, FieldType
 
 Check = Callable[[Any], str | None]
-RecordCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
 
 _STRING_TYPES = TEXT_TYPES | {FieldType.PICKLIST, FieldType.MULTIPICKLIST, FieldType.ID}
+
+GUARD_NAMES: dict[str, Any] = {"_NUMBERS": frozenset({int, Decimal})}
+"""The names ``check_guard`` templates use besides builtins."""
 
 
 def field_check(field: FieldSchema) -> Check:
@@ -38,6 +39,29 @@ def field_check(field: FieldSchema) -> Check:
             else f"{v!r} is not a {kind}; add the {kind} transform"
         )
     return lambda v: None
+
+
+def check_guard(field: FieldSchema) -> str | None:
+    """A Python expression template (``{v}`` is the value, never null) that is true only when
+    ``field_check(field)`` would pass, for the generated section to skip the call in the common
+    case; None when there is no cheap test."""
+    if field.type in _STRING_TYPES or field.type is FieldType.REFERENCE:
+        if field.restricted:
+            return None
+        if field.length is None:
+            return "type({v}) is str"
+        return f"type({{v}}) is str and len({{v}}) <= {int(field.length):d}"
+    if field.type is FieldType.BOOLEAN:
+        return "type({v}) is bool"
+    if field.type in (FieldType.DATE, FieldType.DATETIME):
+        return "type({v}) is str"
+    if field.type in NUMBER_TYPES:
+        kinds = "type({v}) is int" if field.type is FieldType.INT else "type({v}) in _NUMBERS"
+        if field.precision is None:
+            return kinds
+        limit = 10 ** (field.precision - (field.scale or 0))
+        return f"{kinds} and -{limit:d} < {{v}} < {limit:d}"
+    return None
 
 
 def _text_check(field: FieldSchema) -> Check:
@@ -85,24 +109,3 @@ def _number_check(field: FieldSchema) -> Check:
 
 def _too_big(value: Any, digits: int | None) -> str:
     return f"{value} has more than {digits} digits before the decimal point"
-
-
-def record_check(
-    required: Sequence[tuple[str, str]], rules: Sequence[tuple[Rule, str]]
-) -> RecordCheck:
-    """``required`` pairs a target field with its body key; each rule comes with its body key."""
-    tests: tuple[tuple[str, str, Test, str], ...] = tuple(
-        (rule.field, key, build_test(*rule.operator()), rule.problem) for rule, key in rules
-    )
-    needed = tuple(required)
-
-    def check(fields: Mapping[str, Any]) -> tuple[str, str] | None:
-        for target, key in needed:
-            if fields.get(key) is None:
-                return target, "is required but the message has no value for it"
-        for target, key, test, problem in tests:
-            if not test(fields.get(key)):
-                return target, f"{problem} (value {fields.get(key)!r})"
-        return None
-
-    return check
