@@ -71,7 +71,7 @@ class MappedRecord:
         """The record's fields for ``operation``, JSON-ready (money as a JSON number)."""
         sets = self.shape.field_sets
         if operation is Operation.CREATE:
-            allowed, shared = sets.create, frozenset[str]()
+            allowed, shared = sets.create, _NOTHING
         else:
             allowed, shared = sets.update, sets.shared
         return {
@@ -81,10 +81,16 @@ class MappedRecord:
         }
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
 def _json(value: Any) -> Any:
     # float() of a decimal with up to 15 significant digits prints back the same digits, so the
     # JSON text carries the exact amount; larger amounts are refused by the precision check.
-    if isinstance(value, Decimal):
+    kind = type(value)
+    if kind is str or value is None or kind is int or kind is bool:
+        return value
+    if kind is Decimal or isinstance(value, Decimal):
         return (
             int(value)
             if value == value.to_integral_value() and value.as_tuple().exponent == 0
