@@ -68,7 +68,7 @@ def drain(url: str, args: argparse.Namespace, *, keyed: bool) -> float:
     command = [
         sys.executable,
         "-m",
-        "dispatcher.cli",
+        "dispatcher",
         "run",
         "--config",
         handle.name,

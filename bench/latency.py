@@ -36,7 +36,7 @@ def _dispatcher(url: str, synchronous_commit: bool = True) -> subprocess.Popen[b
     command = [
         sys.executable,
         "-m",
-        "dispatcher.cli",
+        "dispatcher",
         "run",
         "--config",
         handle.name,

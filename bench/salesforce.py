@@ -108,7 +108,7 @@ def _dispatcher(url: str, sandbox_url: str, args: argparse.Namespace) -> subproc
     path = Path(tempfile.mkstemp(suffix=".yaml")[1])
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "OUTBOX_DATABASE_URL": url, SECRET_ENV: "sandbox-consumer-secret"}
-    command = [sys.executable, "-m", "dispatcher.cli", "run", "--config", str(path), "--no-migrate"]
+    command = [sys.executable, "-m", "dispatcher", "run", "--config", str(path), "--no-migrate"]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

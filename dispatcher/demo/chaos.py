@@ -113,7 +113,7 @@ class Fleet:
         command = [
             sys.executable,
             "-m",
-            "dispatcher.cli",
+            "dispatcher",
             "run",
             "--config",
             str(self.config),

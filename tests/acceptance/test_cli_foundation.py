@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -14,7 +16,7 @@ from outbox import migrate
 
 def _outbox(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args],
+        [sys.executable, "-m", "dispatcher", *args],
         env={**os.environ, **env},
         cwd=cwd,
         capture_output=True,
@@ -78,3 +80,27 @@ def test_cli_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
     with psycopg.connect(url) as conn:  # kept running for a DBA, data from the first run
         assert conn.execute("SELECT count(*) FROM outbox.destinations").fetchone() == (4,)
     assert "stopped" in _outbox("db", "stop", env=env, cwd=tmp_path).stdout
+
+
+def _stopped_while_loading(*args: str, env: dict[str, str], cwd: Path) -> int:
+    """The exit status of ``outbox ARGS`` sent SIGTERM a moment after it started, while the
+    command line is still loading (that takes most of a second)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dispatcher", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=60)
+
+
+def test_cli_run_stopped_while_starting_exits_cleanly(db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "outbox.yaml"
+    config.write_text("destinations:\n  null: {type: null}\n")
+    env = {"OUTBOX_DATABASE_URL": db_url}
+    assert _stopped_while_loading("run", "--config", str(config), env=env, cwd=tmp_path) == 0
+    # Any other command was cut short, and says so.
+    assert _stopped_while_loading("migrate", env=env, cwd=tmp_path) == 143

@@ -13,7 +13,7 @@ import psycopg
 
 def _outbox(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args],
+        [sys.executable, "-m", "dispatcher", *args],
         env={**os.environ, "OUTBOX_DATABASE_URL": db_url, "COLUMNS": "200"},
         capture_output=True,
         text=True,

@@ -203,7 +203,7 @@ def test_run_refuses_a_broken_config_with_every_error(db_url: str, tmp_path: Pat
     config = tmp_path / "bad.yaml"
     config.write_text("destinations:\n  crm:\n    type: webhook\n    batchsize: 5\n")
     result = subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "dispatcher", "run", "--config", str(config)],
         env={**os.environ, "OUTBOX_DATABASE_URL": db_url},
         capture_output=True,
         text=True,

@@ -46,7 +46,7 @@ def _check(config: Path) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "dispatcher.cli",
+            "dispatcher",
             "mappings",
             "check",
             "--against",

@@ -1,0 +1,5 @@
+"""``python -m dispatcher``: the ``outbox`` command."""
+
+from dispatcher.entry import main
+
+main()
