@@ -48,7 +48,7 @@ from outbox.order_state import (
     with_progress,
 )
 from outbox.profile import ProfileChange, apply_changes, check_changes
-from outbox.publish import message_columns, message_ids
+from outbox.publish import message_batch, message_ids
 from outbox.queries import query
 
 T = TypeVar("T")
@@ -300,7 +300,7 @@ def _finish(
     cancel: Mapping[str, Any] | None = None,
 ) -> OrderChange:
     """Write the change, the order's new state and the messages, and release: one round trip."""
-    columns = message_columns(messages)
+    batch = message_batch(messages)
     base = {"order_number": now.number, "at": change.at, "correlation_id": change.correlation_id}
     progress = {"order_number": now.number, "status": now.status, "amount_paid": now.amount_paid,
                 "amount_refunded": now.amount_refunded, "cancelled_at": order.cancelled_at,
@@ -309,9 +309,9 @@ def _finish(
         for name, params in steps:
             conn.execute(query(name), {**base, **params})
         conn.execute(query("update_order_progress"), progress)
-        inserted = conn.execute(query("publish_many"), columns)
+        inserted = conn.execute(query("publish_many"), batch.params)
         conn.execute(query("aftersale_release"))
-    ids = message_ids(conn, inserted.fetchall(), columns)
+    ids = message_ids(conn, inserted.fetchall(), batch)
     return OrderChange(now.number, change.reference, now.status, tuple(ids))
 
 

@@ -46,7 +46,10 @@ class PurchaseType(StrEnum):
 
     @property
     def is_event(self) -> bool:
-        return self in (PurchaseType.PAID_EVENT, PurchaseType.FREE_EVENT)
+        return self in _EVENT_TYPES
+
+
+_EVENT_TYPES = frozenset({PurchaseType.PAID_EVENT, PurchaseType.FREE_EVENT})
 
 
 class Destination(StrEnum):

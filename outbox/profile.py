@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from outbox import errors
 from outbox.events import CustomerRow, customer_updated
-from outbox.publish import message_columns, message_ids
+from outbox.publish import message_batch, message_ids
 from outbox.queries import query
 
 ADDRESS_KEYS = ("line1", "line2", "city", "postal_code", "region", "country")
@@ -80,12 +80,12 @@ def _update(
         int(row[0]), row[1], wanted["first_name"], wanted["last_name"], row[4],
         wanted["locale"], wanted["marketing_consent"], row[7],
     )  # fmt: skip
-    columns = message_columns([customer_updated(customer, changed, version + 1, at)])
+    batch = message_batch([customer_updated(customer, changed, version + 1, at)])
     with conn.pipeline():
         conn.execute(query("update_profile"), _row_params(customer.id, wanted, at))
-        inserted = conn.execute(query("publish_many"), columns)
+        inserted = conn.execute(query("publish_many"), batch.params)
         conn.execute(query("aftersale_release"))
-    ids = message_ids(conn, inserted.fetchall(), columns)
+    ids = message_ids(conn, inserted.fetchall(), batch)
     return ProfileChange(customer.id, version + 1, changed, tuple(ids))
 
 

