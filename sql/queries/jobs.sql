@@ -35,12 +35,25 @@ SELECT name, interval_seconds, next_run_at, running_by, last_started_at, last_fi
        last_outcome, last_detail
   FROM outbox.jobs ORDER BY name
 
+-- name: prune_frontier :one
+-- The id of the oldest message inside the retention window (or one past the newest). Ids follow
+-- creation order, so the history to prune lies below it and each batch walks the primary key
+-- over that range only; created_at needs no index of its own.
+SELECT coalesce(
+         (SELECT id FROM outbox.messages
+           WHERE created_at >= now() - make_interval(days => %(days)s)
+           ORDER BY id LIMIT 1),
+         (SELECT max(id) + 1 FROM outbox.messages),
+         0)
+
 -- name: prune_delivered :one
 -- Remove one batch of finished history older than the retention age (attempts go with their
--- message). Small batches keep locks short; the job loops until a batch comes back short.
+-- message), below the frontier found by prune_frontier. Small batches keep locks short; the job
+-- loops until a batch comes back short.
 WITH doomed AS (
     SELECT id FROM outbox.messages
-     WHERE status IN ('delivered', 'superseded', 'cancelled')
+     WHERE id < %(below)s
+       AND status IN ('delivered', 'superseded', 'cancelled')
        AND created_at < now() - make_interval(days => %(days)s)
      ORDER BY id
      LIMIT %(batch)s

@@ -102,6 +102,23 @@ async def test_prune_history_removes_old_delivered_and_leaves_live_rows(
     assert conn.execute("SELECT count(*) FROM outbox.attempts").fetchone() == (4,)
 
 
+async def test_prune_history_prunes_everything_old_when_no_message_is_recent(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, status, created_at)
+        SELECT 'null', 'old', '{}', 'delivered', now() - make_interval(days => 40 - s)
+          FROM generate_series(1, 5) s
+        """
+    )
+    conn.commit()
+    job = Job("prune_history", 3600.0, prune_history.run, {"retention_days": 30, "batch_size": 2})
+    ran, detail = await run_job(job, _context(pool, "a"))
+    assert (ran, detail is not None and detail.startswith("pruned 5 message(s)")) == (True, True)
+    assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (0,)
+
+
 async def test_reconcile_finds_an_order_that_never_reached_salesforce(
     pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
 ) -> None:
