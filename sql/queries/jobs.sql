@@ -38,7 +38,7 @@ SELECT name, interval_seconds, next_run_at, running_by, last_started_at, last_fi
 -- name: prune_frontier :one
 -- The id of the oldest message inside the retention window (or one past the newest). Ids follow
 -- creation order, so the history to prune lies below it and each batch walks the primary key
--- over that range only; created_at needs no index of its own.
+-- over that range only, instead of re-reading every old range of the created_at index.
 SELECT coalesce(
          (SELECT id FROM outbox.messages
            WHERE created_at >= now() - make_interval(days => %(days)s)

@@ -19,7 +19,7 @@ RETURNING id, destination, idempotency_key
 -- name: publish_new :many
 -- publish_many for messages whose keys cannot exist yet: the checkout's, whose keys derive from
 -- an order number it has just inserted. Without ON CONFLICT each row is a plain insert instead
--- of a speculative one, which takes a fifth off the statement. A key that does exist after all
+-- of a speculative one, which takes a quarter off the statement. A key that does exist after all
 -- raises unique_violation on messages_idempotency_key; the caller then uses publish_many.
 INSERT INTO outbox.messages
        (destination, event_type, payload, ordering_key, idempotency_key, correlation_id)

