@@ -21,14 +21,9 @@ from typing import Any, TypeVar
 import psycopg
 
 from outbox import errors
+from outbox.aftersale_events import order_cancelled, order_paid, order_refunded, order_shipped
 from outbox.connection import ConnectionLike, psycopg_connection, undo_savepoint
-from outbox.events import (
-    CustomerRow,
-    order_cancelled,
-    order_paid,
-    order_refunded,
-    order_shipped,
-)
+from outbox.events import CustomerRow
 from outbox.models import OutgoingMessage, PurchaseType
 from outbox.order_state import (
     Change,

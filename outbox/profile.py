@@ -23,7 +23,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from outbox import errors
-from outbox.events import CustomerRow, customer_updated
+from outbox.aftersale_events import customer_updated
+from outbox.events import CustomerRow
 from outbox.publish import message_batch, message_ids
 from outbox.queries import query
 

@@ -3,7 +3,7 @@
 A mapping that reads ``customer.emial`` would otherwise produce a null on every message and
 nobody would notice until a report came out wrong; checking paths at load turns the typo into an
 error with a line number. A list is written ``lines[]``; its items' paths as ``lines[].sku``.
-Keep this in step with docs/events.md and ``outbox.events``.
+Keep this in step with docs/events.md, ``outbox.events`` and ``outbox.aftersale_events``.
 """
 
 from __future__ import annotations
