@@ -116,3 +116,38 @@ def test_id_ranges_compacts_consecutive_ids() -> None:
     assert id_ranges([5, 1, 2, 3, 9, 10]) == "1-3,5,9-10"
     assert id_ranges([7]) == "7"
     assert id_ranges([]) == ""
+
+
+def test_redact_masks_personal_fields_but_not_error_lists() -> None:
+    body = (
+        '{"errors": {"first_name": ["can\'t be blank"]}, "first_name": "Ada", '
+        '"LastName": "Love \\"lace\\"", "company": "Analytical Clinic", "sku": "WB-1"}'
+    )
+    text = redact(body)
+    for secret in ("Ada", "Love", "Analytical"):
+        assert secret not in text
+    assert '"first_name": ["can\'t be blank"]' in text
+    assert '"sku": "WB-1"' in text
+    assert redact("first_name=Ada city=Leeds destination=salesforce") == (
+        "first_name=[redacted] city=[redacted] destination=salesforce"
+    )
+
+
+def test_log_lines_carry_no_personal_data() -> None:
+    import io
+    import json
+
+    import structlog
+
+    from dispatcher import logs
+
+    sink = io.StringIO()
+    logs.configure(file=sink)
+    try:
+        structlog.get_logger("t").warning(
+            "write refused", detail='{"last_name": "Lovelace", "email": "ada@example.org"}'
+        )
+    finally:
+        structlog.reset_defaults()
+    line = json.loads(sink.getvalue())
+    assert line["detail"] == '{"last_name": [redacted], "email": "a***@example.org"}'
