@@ -80,7 +80,11 @@ class _SchemaModel(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class FieldSchema:
-    """One declared field; ``required`` means createable, not nillable, not defaulted."""
+    """One declared field; ``required`` means createable, not nillable, not defaulted.
+
+    ``unique`` and ``calculated`` only describe the field (the Salesforce sandbox serves them);
+    mapping checks do not read them.
+    """
 
     name: str
     type: FieldType
@@ -95,6 +99,8 @@ class FieldSchema:
     relationship_name: str | None = None
     createable: bool = True
     updateable: bool = True
+    unique: bool = False
+    calculated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,8 @@ def _object(name: str, spec: _ObjectModel) -> ObjectSchema:
             relationship_name=f.relationship_name,
             createable=f.createable and not f.calculated,
             updateable=f.updateable and not f.calculated,
+            unique=f.unique,
+            calculated=f.calculated,
         )
         for field, f in spec.fields.items()
     }

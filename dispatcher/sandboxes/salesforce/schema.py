@@ -1,62 +1,31 @@
 """The declared org schema (``mappings/salesforce_schema.yaml``) as the sandbox's model of the org.
 
-Describe, validation on write and SOQL all read these specs, so a renamed field or a removed
-picklist value (faults) changes every one of them at once. Names are matched case-insensitively,
-as Salesforce does.
+The file is read and checked by the mapping engine's loader (``dispatcher.mapping.schema``), so
+the sandbox and the mappings share one definition of its shape; this module only turns the
+declared fields into the org's (storage keys, system fields, labels). Describe, validation on
+write and SOQL all read these specs, so a renamed field or a removed picklist value (faults)
+changes every one of them at once. Names are matched case-insensitively, as Salesforce does.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict
-
+from dispatcher.mapping.errors import MappingConfigError
+from dispatcher.mapping.schema import NUMBER_TYPES, FieldSchema, FieldType
+from dispatcher.mapping.schema import TEXT_TYPES as _MAPPING_TEXT_TYPES
+from dispatcher.mapping.schema import load_schema as load_declared_schema
 from dispatcher.sandboxes.salesforce.ids import STANDARD_PREFIXES, custom_prefix
 
-FieldType = Literal[
-    "id", "string", "textarea", "email", "phone", "url", "boolean", "int", "double",
-    "currency", "percent", "date", "datetime", "picklist", "reference",
-]  # fmt: skip
-TEXT_TYPES = frozenset(
-    {"id", "string", "textarea", "email", "phone", "url", "picklist", "reference"}
-)
-NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
+__all__ = ["NUMBER_TYPES", "TEXT_TYPES", "FieldSpec", "ObjectSpec", "Schema", "load_schema"]
 
-
-class _FieldDeclaration(BaseModel):
-    """One field as the YAML declares it; pydantic only here, where the file enters."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: FieldType
-    length: int | None = None
-    precision: int | None = None
-    scale: int | None = None
-    required: bool = False
-    external_id: bool = False
-    unique: bool = False
-    picklist: list[str] = []
-    restricted: bool = False
-    reference_to: list[str] = []
-    relationship_name: str | None = None
-    createable: bool = True
-    updateable: bool = True
-    calculated: bool = False
-
-
-class _ObjectDeclaration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    fields: dict[str, _FieldDeclaration]
-
-
-class _SchemaDeclaration(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    version: int
-    objects: dict[str, _ObjectDeclaration]
+# Values a write carries as JSON strings, length-checked: the mapping's text types and more.
+TEXT_TYPES = _MAPPING_TEXT_TYPES | {
+    FieldType.ID, FieldType.PICKLIST, FieldType.MULTIPICKLIST, FieldType.REFERENCE,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +90,11 @@ class ObjectSpec:
 
 # Every real sObject carries these; the declared schema lists them only where a mapping uses them.
 _SYSTEM_FIELDS: tuple[tuple[str, FieldType], ...] = (
-    ("Id", "id"),
-    ("IsDeleted", "boolean"),
-    ("CreatedDate", "datetime"),
-    ("LastModifiedDate", "datetime"),
-    ("SystemModstamp", "datetime"),
+    ("Id", FieldType.ID),
+    ("IsDeleted", FieldType.BOOLEAN),
+    ("CreatedDate", FieldType.DATETIME),
+    ("LastModifiedDate", FieldType.DATETIME),
+    ("SystemModstamp", FieldType.DATETIME),
 )
 
 
@@ -163,48 +132,53 @@ class Schema:
 
 
 def load_schema(path: Path) -> Schema:
-    declared = _SchemaDeclaration.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    """The org the file declares; a file the mapping loader refuses is refused here too."""
+    declared, issues = load_declared_schema(path)
+    if declared is None:
+        raise MappingConfigError(issues)
     objects = []
     custom_index = 0
     for name, declaration in declared.objects.items():
         custom = name.endswith("__c")
         prefix = custom_prefix(custom_index) if custom else STANDARD_PREFIXES[name]
         custom_index += custom
-        fields = [_field_spec(n, d) for n, d in declaration.fields.items()]
+        fields = [_field_spec(spec) for spec in declaration.fields.values()]
         fields += _missing_system_fields(declaration.fields)
         objects.append(ObjectSpec(name, prefix, custom, tuple(fields)))
     return Schema(tuple(objects))
 
 
-def _field_spec(name: str, declared: _FieldDeclaration) -> FieldSpec:
+def _field_spec(declared: FieldSchema) -> FieldSpec:
+    """``createable``/``updateable`` arrive already false for calculated fields."""
+    kind = declared.type
     return FieldSpec(
-        name=name,
-        storage=name,
-        type=declared.type,
-        length=declared.length or (18 if declared.type in ("id", "reference") else 0),
+        name=declared.name,
+        storage=declared.name,
+        type=kind,
+        length=declared.length or (18 if kind in (FieldType.ID, FieldType.REFERENCE) else 0),
         precision=declared.precision or 0,
         scale=declared.scale or 0,
         required=declared.required,
         external_id=declared.external_id,
         unique=declared.unique,
-        picklist=tuple(declared.picklist),
+        picklist=declared.picklist,
         restricted=declared.restricted,
-        reference_to=tuple(declared.reference_to),
+        reference_to=declared.reference_to,
         relationship_name=declared.relationship_name,
-        createable=declared.createable and not declared.calculated,
-        updateable=declared.updateable and not declared.calculated,
+        createable=declared.createable,
+        updateable=declared.updateable,
         calculated=declared.calculated,
-        system=name in dict(_SYSTEM_FIELDS),
+        system=declared.name in dict(_SYSTEM_FIELDS),
     )
 
 
-def _missing_system_fields(declared: dict[str, _FieldDeclaration]) -> list[FieldSpec]:
+def _missing_system_fields(declared: Mapping[str, FieldSchema]) -> list[FieldSpec]:
     return [
         FieldSpec(
             name=name,
             storage=name,
             type=kind,
-            length=18 if kind == "id" else 0,
+            length=18 if kind is FieldType.ID else 0,
             createable=False,
             updateable=False,
             system=True,
