@@ -141,7 +141,7 @@ def refund(
 ) -> OrderChange:
     """Give money back, optionally for named lines, and publish ``order.refunded``. A
     digital-license line refunded in full (or an order refunded in full) loses its course
-    access: ``enrollment.revoked`` goes to Thinkific."""
+    access: ``enrollment.revoked`` goes to Thinkific. Refunded event seats go back on sale."""
     value = checked_amount("refund", amount)
     check_text("refund_ref", refund_ref)
     wanted = checked_quantities(order_number, lines, "a refund") if lines is not None else []
@@ -169,7 +169,8 @@ def refund(
         change = new_change(refund_ref, at)
         messages = order_refunded(now, order.customer, change, value, moved, revoked)
         params = {"reference": refund_ref, "amount": value, **line_params(wanted)}
-        return _finish(conn, order, now, change, messages, ("insert_refund", params))
+        steps = [("insert_refund", params), *_refunded_seats(order, moved)]
+        return _finish(conn, order, now, change, messages, *steps)
 
     return _in_savepoint(conn_or_session, work)
 
@@ -221,7 +222,8 @@ def update_customer(
 
 
 def _releases(order: OrderState) -> list[Step]:
-    """Stock of physical lines and seats of event lines go back on sale."""
+    """Stock of physical lines and the seats of event lines not already refunded go back on
+    sale (a refund freed its own seats)."""
     physical = [line for line in order.lines if line.purchase_type is PurchaseType.PHYSICAL]
     seated = [line for line in order.lines if line.event_session_id is not None]
     steps: list[Step] = []
@@ -230,10 +232,23 @@ def _releases(order: OrderState) -> list[Step]:
                  "quantities": [line.quantity for line in physical]}  # fmt: skip
         steps.append(("release_stock", stock))
     if seated:
-        seats = {"session_ids": [line.event_session_id for line in seated],
-                 "seats": [line.quantity for line in seated]}  # fmt: skip
-        steps.append(("release_seats", seats))
+        steps.append(_seats([(line, line.quantity - line.refunded) for line in seated]))
     return steps
+
+
+def _refunded_seats(order: OrderState, moved: Sequence[tuple[LineNow, int]]) -> list[Step]:
+    """Refunded event seats go back on sale. A refund does not restock physical lines (the
+    goods may never come back, or not fit to sell), but a seat nobody will use can be sold
+    again. After a cancellation the seats are already free; a replayed refund returns before
+    its steps are built, so its seats are freed once."""
+    seated = [(line, quantity) for line, quantity in moved if line.event_session_id is not None]
+    return [_seats(seated)] if seated and order.cancelled_at is None else []
+
+
+def _seats(seated: Sequence[tuple[LineNow, int]]) -> Step:
+    """``release_seats`` for these many seats of each line's session."""
+    return ("release_seats", {"session_ids": [line.event_session_id for line, _ in seated],
+                              "seats": [quantity for _, quantity in seated]})  # fmt: skip
 
 
 # --- the machinery every call shares ----------------------------------------------------------

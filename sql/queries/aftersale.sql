@@ -131,7 +131,7 @@ UPDATE commerce.products p
  WHERE p.id = w.product_id AND p.stock IS NOT NULL
 
 -- name: release_seats :exec
--- Free a cancelled order's event seats, so the session can sell them again.
+-- Free the event seats of a cancelled order or a refund, so the session can sell them again.
 UPDATE commerce.event_sessions s
    SET seats_taken = greatest(s.seats_taken - w.seats, 0)
   FROM (SELECT session_id, sum(seats) AS seats

@@ -245,6 +245,72 @@ def _stock_and_seats(conn: psycopg.Connection[Any], shop: dict[str, Any]) -> tup
     return tuple(row)
 
 
+def _seats_taken(conn: psycopg.Connection[Any], session: int) -> int:
+    row = conn.execute(
+        "SELECT seats_taken FROM commerce.event_sessions WHERE id = %s", (session,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _seated_order(
+    conn: psycopg.Connection[Any], kind: str, seats: int, capacity: int
+) -> tuple[int, dict[str, Any]]:
+    """Order SO-2, 30.00 paid: a book (line 1) and ``seats`` seats of a new session (line 2)."""
+    book = product_factory(conn, "physical", stock=10)
+    event = product_factory(conn, kind, price="50.00")
+    session = session_factory(conn, event["id"], capacity=capacity)
+    seated = line(event, seats, event_session_id=session)
+    place_order(conn, order_factory(line(book), seated, number="SO-2"))
+    record_payment(conn, "SO-2", "card", "30.00", "pi_2")
+    return session, event
+
+
+@pytest.mark.parametrize("kind", ["paid_event", "free_event"])
+def test_refund_of_an_event_line_frees_its_seats(conn: psycopg.Connection[Any], kind: str) -> None:
+    session, event = _seated_order(conn, kind, seats=3, capacity=3)
+    refund(conn, "SO-2", "RF-2", "10.00", {2: 2})
+    conn.commit()
+    assert _seats_taken(conn, session) == 1
+    place_order(conn, order_factory(line(event, 2, event_session_id=session), number="SO-3"))
+    assert _seats_taken(conn, session) == 3
+
+
+def test_refund_replayed_frees_seats_once(conn: psycopg.Connection[Any]) -> None:
+    session, _ = _seated_order(conn, "paid_event", seats=3, capacity=5)
+    first = refund(conn, "SO-2", "RF-2", "10.00", {2: 1})
+    again = refund(conn, "SO-2", "RF-2", "10.00", {2: 1})
+    conn.commit()
+    assert (first.replayed, again.replayed) == (False, True)
+    assert _seats_taken(conn, session) == 2
+
+
+def test_refund_of_a_physical_line_leaves_stock_alone(
+    conn: psycopg.Connection[Any], shop: dict[str, Any]
+) -> None:
+    record_payment(conn, "SO-1", "card", "280.00", "pi_1")
+    refund(conn, "SO-1", "RF-1", "30.00", {1: 1})
+    assert _stock_and_seats(conn, shop) == (7, 1)
+
+
+def test_cancel_order_after_a_seat_refund_frees_only_the_seats_left(
+    conn: psycopg.Connection[Any],
+) -> None:
+    session, event = _seated_order(conn, "paid_event", seats=3, capacity=5)
+    place_order(conn, order_factory(line(event, 1, event_session_id=session), number="SO-3"))
+    refund(conn, "SO-2", "RF-2", "10.00", {2: 2})
+    cancel_order(conn, "SO-2", "customer asked")
+    assert _seats_taken(conn, session) == 1  # SO-3's seat stays taken
+
+
+def test_refund_after_cancel_order_frees_no_seat_twice(conn: psycopg.Connection[Any]) -> None:
+    session, event = _seated_order(conn, "paid_event", seats=2, capacity=5)
+    place_order(conn, order_factory(line(event, 1, event_session_id=session), number="SO-3"))
+    cancel_order(conn, "SO-2", "customer asked")
+    refund(conn, "SO-2", "RF-2", "30.00", {2: 2})
+    assert _seats_taken(conn, session) == 1  # SO-3's seat stays taken
+
+
 def test_cancel_order_releases_stock_and_seats_and_takes_access_back(
     conn: psycopg.Connection[Any], shop: dict[str, Any]
 ) -> None:
@@ -313,9 +379,12 @@ def test_update_customer_publishes_only_what_changed(
     conn.commit()
     assert done.version == 1
     assert set(done.changes) == {"last_name", "address", "preferences"}
-    ((destination, key, idempotency, payload, _),) = _messages(conn, "customer.updated")
+    salesforce, thinkific = _messages(conn, "customer.updated")
+    (destination, key, idempotency, payload, _) = salesforce
     assert (destination, key) == ("salesforce", f"customer:c-{done.customer_id}")
     assert idempotency == f"customer.updated:c-{done.customer_id}:1"
+    assert thinkific[:3] == ("thinkific", key, f"customer.updated:c-{done.customer_id}:1:thinkific")
+    assert thinkific[3]["changes"] == {"last_name": "King"}  # only the names Thinkific keeps
     assert payload["changes"]["last_name"] == "King"
     assert payload["changes"]["address"]["line2"] is None
     assert payload["changes"]["preferences"] == {"newsletter": True}
@@ -358,7 +427,7 @@ def test_update_customer_waiting_changes_merge_into_the_newest(
     conn.commit()
     newest = update_customer(conn, shop["email"], first_name="Ada")
     conn.commit()
-    rows = _messages(conn, "customer.updated")
+    rows = [row for row in _messages(conn, "customer.updated") if row[0] == "salesforce"]
     assert [status for *_, status in rows] == ["superseded", "superseded", "pending"]
     assert rows[-1][3]["changes"] == {"first_name": "Ada", "marketing_consent": True}
     assert rows[-1][3]["version"] == newest.version == 3
@@ -373,7 +442,7 @@ def test_update_customer_does_not_supersede_a_message_in_flight(
         " lease_expires_at = now() + interval '1 minute' WHERE event_type = 'customer.updated'"
     )
     update_customer(conn, shop["email"], first_name="Ada")
-    rows = _messages(conn, "customer.updated")
+    rows = [row for row in _messages(conn, "customer.updated") if row[0] == "salesforce"]
     assert [status for *_, status in rows] == ["in_flight", "pending"]
     assert rows[-1][3]["changes"] == {"first_name": "Ada"}
 
