@@ -17,6 +17,10 @@ from outbox.events import CustomerRow, money
 from outbox.models import Destination, OutgoingMessage, PurchaseType
 from outbox.order_state import Change, LineNow, OrderNow
 
+# The profile fields a Thinkific user keeps (mappings/thinkific.yaml, section user_profile). The
+# organisation (Thinkific's company) is set at checkout and is not a profile change.
+THINKIFIC_HOLDS = ("first_name", "last_name")
+
 
 class AftersaleEvent(StrEnum):
     ORDER_PAID = "order.paid"
@@ -195,9 +199,28 @@ def _enrollment_revoked(
 
 def customer_updated(
     customer: CustomerRow, changes: Mapping[str, Any], version: int, at: datetime
+) -> list[OutgoingMessage]:
+    """One message per destination that keeps a changed field, published together. Salesforce
+    gets every change; Thinkific only the names its user keeps, and nothing at all when the
+    change touches none of them (a consent change would cost a look-up for no write)."""
+    held = {name: changes[name] for name in THINKIFIC_HOLDS if name in changes}
+    messages = [_profile_message(Destination.SALESFORCE, customer, changes, version, at)]
+    if held:
+        messages.append(_profile_message(Destination.THINKIFIC, customer, held, version, at))
+    return messages
+
+
+def _profile_message(
+    destination: Destination,
+    customer: CustomerRow,
+    changes: Mapping[str, Any],
+    version: int,
+    at: datetime,
 ) -> OutgoingMessage:
-    """Only the changed fields travel; ``customer`` says who, with the two values every
-    Contact write needs (the required last name, and the locale consent is read in)."""
+    """``customer`` says who, with the two values every Contact write needs (the required last
+    name, and the locale consent is read in). Both destinations share the ordering key (the
+    fold and the claim order work per destination); Salesforce's idempotency key predates
+    Thinkific's, which is told apart by its suffix."""
     who = {
         "id": f"c-{customer.id}",
         "email": customer.email,
@@ -207,10 +230,11 @@ def customer_updated(
     }
     payload = {"customer": who, "changes": dict(changes), "version": version,
                "updated_at": at.isoformat()}  # fmt: skip
+    suffix = "" if destination is Destination.SALESFORCE else f":{destination}"
     return OutgoingMessage(
-        destination=Destination.SALESFORCE,
+        destination=destination,
         event_type=AftersaleEvent.CUSTOMER_UPDATED,
         payload=payload,
         ordering_key=f"customer:c-{customer.id}",
-        idempotency_key=f"{AftersaleEvent.CUSTOMER_UPDATED}:c-{customer.id}:{version}",
+        idempotency_key=f"{AftersaleEvent.CUSTOMER_UPDATED}:c-{customer.id}:{version}{suffix}",
     )

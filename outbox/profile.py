@@ -3,9 +3,11 @@
 Only the fields the storefront owns can be changed here (name, locale, marketing consent,
 postal address, contact preferences); the e-mail is the customer's key, and fields Salesforce
 users master (``owner: salesforce`` in ``mappings/salesforce.yaml``, such as the e-mail opt-out)
-never travel from the storefront. The message carries only what changed. While several changes
-of one customer wait in the outbox, the database keeps only the newest, holding all their
-changes merged (``outbox.supersede_waiting_profile_changes``, revision 0005).
+never travel from the storefront. The message carries only what changed: one for Salesforce,
+and one for Thinkific when a name it keeps changed (``outbox.aftersale_events``), in one
+statement. While several changes of one customer wait in the outbox, the database keeps only
+the newest per destination, holding all their changes merged
+(``outbox.supersede_waiting_profile_changes``, revision 0005).
 
 A call that changes nothing (a retry, or the values the profile already has) publishes nothing
 and returns ``replayed=True``: the profile's state is the call's idempotency key.
@@ -81,7 +83,7 @@ def _update(
         int(row[0]), row[1], wanted["first_name"], wanted["last_name"], row[4],
         wanted["locale"], wanted["marketing_consent"], row[7],
     )  # fmt: skip
-    batch = message_batch([customer_updated(customer, changed, version + 1, at)])
+    batch = message_batch(customer_updated(customer, changed, version + 1, at))
     with conn.pipeline():
         conn.execute(query("update_profile"), _row_params(customer.id, wanted, at))
         inserted = conn.execute(query("publish_many"), batch.params)

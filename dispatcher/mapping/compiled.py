@@ -92,6 +92,7 @@ class CompiledSection:
     for_each_path: str
     when: Conditions
     required: tuple[CompiledField, ...]
+    update_only: bool  # never creates: no field is required, drift asks for none
     rules: tuple[RecordRule, ...]
     shape: RecordShape
     references: frozenset[str]  # parent object types this section refers to

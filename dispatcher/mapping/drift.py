@@ -173,7 +173,9 @@ def _newly_required(
     mapping: DestinationMapping, object_name: str, live: Mapping[str, Any]
 ) -> list[DriftFinding]:
     """Fields the org now requires on create that some section of this object leaves out."""
-    sections = [s for s in mapping.sections.values() if s.object_name == object_name]
+    sections = [
+        s for s in mapping.sections.values() if s.object_name == object_name and not s.update_only
+    ]
     findings = []
     for key, spec in sorted(live.items()):
         if not _required(spec):

@@ -17,11 +17,16 @@ from dispatcher.mapping.transforms import value_key
 
 
 class Owner(StrEnum):
-    """Which system masters a field that both edit; decides whether an update may send it."""
+    """Which system masters a field that both edit; decides whether an update may send it.
+    A destination (``salesforce``, ``thinkific``) owning a field gets it on create only."""
 
     STOREFRONT = "storefront"
     SALESFORCE = "salesforce"
+    THINKIFIC = "thinkific"
     SHARED = "shared"
+
+
+DESTINATION_OWNERS = frozenset({Owner.SALESFORCE, Owner.THINKIFIC})
 
 
 class _Strict(BaseModel):
@@ -145,8 +150,12 @@ class ExternalId(Case):
 
 
 class Section(_Strict):
+    """``update_only`` sections change a record that already exists (a profile change): a
+    required field may be left out, since a field the message does not change is not sent."""
+
     object: str
     external_id: ExternalId
+    update_only: bool = False
     for_each: str | None = None
     as_: str = Field("item", alias="as")
     when: list[Condition] = []

@@ -17,7 +17,7 @@ from dispatcher.mapping.compiled import CompiledField, CompiledSection, RecordRu
 from dispatcher.mapping.conditions import build_conditions, build_test
 from dispatcher.mapping.errors import suggest
 from dispatcher.mapping.events import PAYLOADS, payload_paths
-from dispatcher.mapping.model import Owner, Section
+from dispatcher.mapping.model import DESTINATION_OWNERS, Owner, Section
 from dispatcher.mapping.paths import compile_path
 from dispatcher.mapping.records import FieldSets, RecordShape
 
@@ -55,13 +55,16 @@ def _section(
         compiler.compile(scope, target, field, (*loc, "fields", target), field.owner)
         for target, field in spec.fields.items()
     ]
-    _required(compiler, scope, spec)
+    if not spec.update_only:
+        _required(compiler, scope, spec)
     rules = _rules(compiler, scope, spec)
     if external is None or None in fields or rules is None:
         return None
     done = tuple(f for f in fields if f is not None)
     when = build_conditions(spec.when, item)
-    required = tuple(f for f in (external, *done) if obj.fields[f.target].required)
+    required = tuple(
+        f for f in (external, *done) if obj.fields[f.target].required and not spec.update_only
+    )
     shape = RecordShape(obj.name, name, external.key, _field_sets(scope, external, done))
     build = section_builder(
         origin=f"{compiler.document.file}:{name}",
@@ -81,6 +84,7 @@ def _section(
         for_each_path=spec.for_each or "",
         when=when,
         required=required,
+        update_only=spec.update_only,
         rules=tuple(rules),
         shape=shape,
         references=frozenset(f.ref.object for f in spec.fields.values() if f.ref is not None),
@@ -147,7 +151,7 @@ def _field_sets(
     declared = scope.obj.fields
     create = {f.key for f in fields if declared[f.target].createable}
     update = {
-        f.key for f in fields if declared[f.target].updateable and f.owner is not Owner.SALESFORCE
+        f.key for f in fields if declared[f.target].updateable and f.owner not in DESTINATION_OWNERS
     }
     shared = {f.key for f in fields if f.owner is Owner.SHARED}
     return FieldSets(

@@ -1,18 +1,20 @@
 """The Thinkific destination against the sandbox site and real PostgreSQL: enrolling once.
 
-Also the building blocks of the other ``test_thinkific_*`` modules: ``open_site`` (a sandbox
-site, an outbox database pool and the destination as the daemon builds it), payload factories
-and the sandbox's counters.
+Also the building blocks of the other Thinkific modules: ``open_site`` (a sandbox site, an
+outbox database pool and the destination as the daemon builds it), payload factories, the
+sandbox's counters, a course order and the worker's claim-deliver-record turn.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,12 +22,17 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
+from dispatcher import claim, record
 from dispatcher.config import DestinationConfig
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations.base import Message, Outcome, Result
 from dispatcher.destinations.thinkific import ThinkificDestination, build
 from dispatcher.mapping.reload import MappingSet
+from dispatcher.record import Finished
+from dispatcher.retry import RetryPolicy, decide
 from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
+from outbox import place_order
+from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
 
 SITE_URL = "https://sandbox.thinkific.test"
@@ -142,6 +149,40 @@ def message_factory(
 async def deliver_one(site: Site, message: Message) -> Outcome:
     (outcome,) = await site.destination.deliver([message])
     return outcome
+
+
+def course_order(conn: psycopg.Connection[Any], number: str = "SO-1") -> None:
+    """Ada buys course DL-301 (make the product first) and the storefront commits."""
+    buyer = Customer(email="ada@example.org", first_name="Ada", last_name="Lovelace")
+    lines = (CartLine("DL-301", 1, Decimal("40.00")),)
+    place_order(conn, OrderRequest(number, buyer, lines, payment_method="card"))
+    conn.commit()
+
+
+async def deliver_due(site: Site) -> list[Outcome]:
+    """One turn of the worker: claim what is due, deliver, record."""
+    async with site.pool.connection() as conn:
+        batch = await claim.claim(
+            conn, destination="thinkific", worker="w", limit=50, lease_seconds=60
+        )
+    outcomes = {o.message_id: o for o in await site.destination.deliver(batch)}
+    now = datetime.now(UTC)
+    finished = [
+        Finished(m, decide(outcomes[m.id], m.attempt, RetryPolicy(), random.Random(0)),
+                 outcomes[m.id].http_status, outcomes[m.id].record_id, now, now)
+        for m in batch
+    ]  # fmt: skip
+    async with site.pool.connection() as conn:
+        await record.finish(conn, finished, worker="w")
+    return list(outcomes.values())
+
+
+async def deliver_all(site: Site) -> list[Outcome]:
+    """Turns of the worker until nothing is due; every outcome, in order."""
+    delivered = []
+    while outcomes := await deliver_due(site):
+        delivered += outcomes
+    return delivered
 
 
 async def test_thinkific_new_customer_is_enrolled_with_full_access_in_two_calls(

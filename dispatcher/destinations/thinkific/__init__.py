@@ -14,6 +14,7 @@ from dispatcher.destinations.thinkific.client import ThinkificClient
 from dispatcher.destinations.thinkific.destination import ThinkificDestination
 from dispatcher.destinations.thinkific.enroll import Enroller
 from dispatcher.destinations.thinkific.memory import SiteMemory
+from dispatcher.destinations.thinkific.profile import CUSTOMER_UPDATED, ProfileUpdater
 from dispatcher.destinations.thinkific.request import ENROLLMENT_REQUESTED, SEAT_ASSIGNED
 from dispatcher.destinations.thinkific.revoke import ENROLLMENT_REVOKED, Revoker
 from dispatcher.destinations.thinkific.settings import (
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the daemon imports this package by name; no import back at 
     from dispatcher.daemon import DestinationContext
 
 __all__ = [
+    "CUSTOMER_UPDATED",
     "ENROLLMENT_REQUESTED",
     "ENROLLMENT_REVOKED",
     "PUBLIC_API",
@@ -74,4 +76,5 @@ def build(context: DestinationContext) -> ThinkificDestination:
         max_batch=settings.max_batch,
         max_in_flight=settings.max_in_flight,
         revoker=Revoker(client, memory),
+        profiles=ProfileUpdater(client, memory),
     )

@@ -65,6 +65,11 @@ class ThinkificClient:
         body = await self._call("POST", "/users", json=dict(fields))
         return int(body["id"])
 
+    async def update_user(self, user_id: int, fields: Mapping[str, Any]) -> None:
+        """``PUT /users/{id}`` (``UpdateUserRequest``, every field optional) answers 204; a
+        field left out stays as the site has it."""
+        await self._call("PUT", f"/users/{user_id}", json=dict(fields))
+
     async def enrollments(self, user_id: int, course_id: int) -> list[FoundEnrollment]:
         """``GET /enrollments?query[user_id]=&query[course_id]=``, filtered by course here: the
         site's course filter is reported to let other courses through (API-NOTES §2.3)."""

@@ -33,6 +33,7 @@ from dispatcher.destinations.thinkific.errors import (
     TAKEN,
     USER_NOT_FOUND,
     ThinkificRejected,
+    unless_gone,
 )
 from dispatcher.destinations.thinkific.memory import KnownEnrollment, KnownUser, SiteMemory
 from dispatcher.destinations.thinkific.request import EnrollmentRequest
@@ -148,14 +149,10 @@ class Enroller:
         """Reactivate and extend an enrollment we made; False when the site has lost it."""
         expiry = later(remembered.expiry_date, request.expiry_date)
         body = {"activated_at": wire_time(request.activated_at), "expiry_date": wire_time(expiry)}
-        try:
-            await self._client.update_enrollment(remembered.enrollment_id, body)
-        except ThinkificRejected as refused:
-            if refused.http_status != 404:
-                raise
-            await self._memory.forget_enrollment(remembered.enrollment_id)
-            return False
-        return True
+        if await unless_gone(self._client.update_enrollment(remembered.enrollment_id, body)):
+            return True
+        await self._memory.forget_enrollment(remembered.enrollment_id)
+        return False
 
     async def _create_or_update(
         self, request: EnrollmentRequest, user: SiteUser

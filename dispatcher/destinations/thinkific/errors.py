@@ -10,6 +10,7 @@ permanent with the body kept, redacted, on the attempt.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -80,3 +81,15 @@ def error_for(response: httpx.Response) -> DeliveryError:
         http_status=status,
         messages=messages_of(body),
     )
+
+
+async def unless_gone(call: Awaitable[Any]) -> bool:
+    """Await a write to a record we know by id; False when the site answers 404, the record
+    having been deleted there since, so the caller forgets the id rather than failing."""
+    try:
+        await call
+    except ThinkificRejected as refused:
+        if refused.http_status != 404:
+            raise
+        return False
+    return True

@@ -44,8 +44,16 @@ def enrollment_request(message: Message, mappings: Mappings, destination: str) -
     events = known.events if known else {}
     if event_type == SEAT_ASSIGNED and SEAT_ASSIGNED not in events:
         event_type, payload = ENROLLMENT_REQUESTED, as_enrollment_requested(payload)
-    mapped = mappings.apply(destination if known else "thinkific", event_type, payload)
-    return _from_records(message, mapped)
+    return _from_records(message, apply_mapping(mappings, destination, event_type, payload))
+
+
+def apply_mapping(
+    mappings: Mappings, destination: str, event_type: str, payload: Mapping[str, Any]
+) -> MappedMessage:
+    """The records of a message; a destination named otherwise than ``thinkific`` without a
+    mapping file of its own uses the shipped ``thinkific`` one."""
+    name = destination if destination in mappings.destinations else "thinkific"
+    return mappings.apply(name, event_type, payload)
 
 
 def as_enrollment_requested(seat: Mapping[str, Any]) -> dict[str, Any]:

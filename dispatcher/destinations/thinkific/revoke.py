@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from dispatcher.destinations.base import Message
 from dispatcher.destinations.thinkific.client import ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge, wire_time
-from dispatcher.destinations.thinkific.errors import ThinkificRejected
+from dispatcher.destinations.thinkific.errors import unless_gone
 from dispatcher.destinations.thinkific.memory import KnownEnrollment, SiteMemory
+from dispatcher.destinations.thinkific.request import apply_mapping
 from dispatcher.mapping import MappingError, Mappings
 
 ENROLLMENT_REVOKED = "enrollment.revoked"
@@ -34,9 +35,7 @@ class RevocationRequest:
 
 def revocation_request(message: Message, mappings: Mappings, destination: str) -> RevocationRequest:
     """Map the message (the ``user`` and ``revocation`` sections of the mapping)."""
-    known = mappings.destinations.get(destination)
-    mapped = mappings.apply(destination if known else "thinkific", message.event_type,
-                            message.payload)  # fmt: skip
+    mapped = apply_mapping(mappings, destination, message.event_type, message.payload)
     records = {record.object_name: record for record in mapped.records}
     user, enrollment = records.get("user"), records.get("enrollment")
     if user is None or enrollment is None:
@@ -87,13 +86,9 @@ class Revoker:
     ) -> int | None:
         body = {"expiry_date": wire_time(self._clock())}
         if remembered is not None:
-            try:
-                await self._client.update_enrollment(remembered.enrollment_id, body)
+            if await unless_gone(self._client.update_enrollment(remembered.enrollment_id, body)):
                 return remembered.enrollment_id
-            except ThinkificRejected as refused:
-                if refused.http_status != 404:
-                    raise
-                await self._memory.forget_enrollment(remembered.enrollment_id)
+            await self._memory.forget_enrollment(remembered.enrollment_id)
         found = await self._client.enrollments(user_id, request.course_id)
         if not found:
             return None
