@@ -141,22 +141,29 @@ def message_batch(messages: Sequence[OutgoingMessage]) -> PublishBatch:
     return PublishBatch({"messages": _encode(rows)}, tuple(keys))
 
 
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
 def _encode(rows: list[dict[str, Any]]) -> str:
     try:
-        return orjson.dumps(rows, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+        return _dumps(rows).decode()
     except orjson.JSONEncodeError as exc:
-        for row in rows:
-            try:
-                orjson.dumps(row["payload"], default=_json_default, option=orjson.OPT_NON_STR_KEYS)
-            except orjson.JSONEncodeError:
-                where = f"the {row['event_type']} payload for {row['destination']}"
-                break
-        else:  # pragma: no cover - only a payload can hold a value orjson refuses
-            where = "a message"
+        # Only a payload can hold a value orjson refuses: name the first such message.
+        row = next(r for r in rows if not _encodes(r["payload"]))
+        where = f"the {row['event_type']} payload for {row['destination']}"
         raise InvalidMessageError(
             f"{where} is not JSON ({exc}); send numbers, text, booleans, null, lists and "
             "objects with text keys (dates, UUIDs and Decimals are converted for you)"
         ) from None
+
+
+def _encodes(payload: Any) -> bool:
+    try:
+        _dumps(payload)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def _json_default(value: Any) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import outbox
 from outbox.errors import NotInTransactionError, UnsupportedConnectionError
 from outbox.migrate import sqlalchemy_url
+from outbox.models import OutgoingMessage
 from outbox.publish import InvalidMessageError
 
 
@@ -113,6 +114,24 @@ def test_publish_python_rejects_bad_input_before_sql(
     with pytest.raises(InvalidMessageError, match=message):
         outbox.publish(conn, "salesforce", event_type, payload)
     assert conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR
+
+
+def test_publish_python_payload_that_is_not_json_names_the_message(
+    conn: psycopg.Connection[Any],
+) -> None:
+    good = OutgoingMessage("salesforce", "order.placed", {"n": 1})
+    bad = OutgoingMessage("thinkific", "enrollment.requested", {"when": object()})
+    with pytest.raises(InvalidMessageError, match=r"enrollment\.requested payload for thinkific"):
+        outbox.publish_many(conn, [good, bad])
+    assert conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR
+    assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (0,)
+
+
+def test_publish_python_decimals_travel_as_exact_text(conn: psycopg.Connection[Any]) -> None:
+    from decimal import Decimal
+
+    outbox.publish(conn, "salesforce", "order.placed", {"total": Decimal("19.90")})
+    assert conn.execute("SELECT payload FROM outbox.messages").fetchone() == ({"total": "19.90"},)
 
 
 def test_publish_refuses_autocommit_connection(db_url: str) -> None:
