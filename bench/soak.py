@@ -1,6 +1,6 @@
 """Soak: the chaos plan of the acceptance suite, for as long as you like.
 
-    python -m bench.soak [--minutes 10] [--dispatchers 3] [--rate 8]
+    python -m bench.soak [--minutes 10] [--dispatchers 3] [--rate 8] [--seed 11]
 
 Prints what happened and whether every check held (it asserts nothing; the exit status is 1
 when a check failed, so it can gate a release).
@@ -22,6 +22,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--dispatchers", type=int, default=3)
     parser.add_argument("--rate", type=float, default=8.0, help="orders per second")
+    parser.add_argument("--seed", type=int, default=11, help="replays a run's random choices")
     args = parser.parse_args()
     seconds = args.minutes * 60
     plan = ChaosPlan(
@@ -32,6 +33,7 @@ def main() -> None:
         dispatchers=args.dispatchers,
         orders_per_second=args.rate,
         settle_seconds=180.0,
+        seed=args.seed,
     )
     print(f"soak · {machine()} · {args.minutes} min")
     with tempfile.TemporaryDirectory(prefix="outbox-soak-") as folder:
@@ -43,7 +45,7 @@ def main() -> None:
         figure(f"messages {status}", count, "messages")
     for problem in [*report.checkout_failures, *report.problems]:
         print(f"FAILED: {problem}")
-    print("all checks held" if report.ok else "checks failed")
+    print("all checks held" if report.ok else f"checks failed (seed {report.seed})")
     sys.exit(0 if report.ok else 1)
 
 

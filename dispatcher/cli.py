@@ -20,6 +20,7 @@ from dispatcher.cli_options import ConfigFile, DatabaseUrl, DataDir, connect
 from dispatcher.config import load as load_config
 from dispatcher.demo import report as demo_report
 from dispatcher.demo import run as demo_run
+from dispatcher.demo.shop import IncompleteCatalogError
 from dispatcher.errors import ConfigError
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.mapping import MappingConfigError
@@ -248,9 +249,13 @@ def demo_command(
     schema.upgrade(db.url)
     log_path = database.data_dir(data_dir) / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a") as log_file, demo_run.sandboxes(chaos=chaos) as boxes:
+    with log_path.open("a") as log_file, demo_run.sandboxes(chaos=chaos, seed=seed) as boxes:
         logs.configure(logging.INFO, file=log_file)
-        pulled = asyncio.run(demo_run.pull(db.url, boxes))
+        try:
+            pulled = demo_run.pull_until_complete(db.url, boxes)
+        except IncompleteCatalogError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
         console.print(f"catalog pulled from the Salesforce sandbox: {pulled}")
         started = time.monotonic()
         shop = demo_run.place_orders(db.url, orders, seed)

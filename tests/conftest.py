@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from dispatcher.database import start_embedded
@@ -22,6 +23,14 @@ from tests.fixtures.servers import PgServer
 
 TEST_URL_ENV = "OUTBOX_TEST_DATABASE_URL"
 TEMPLATE = "outbox_test_template"
+
+# Property tests never fail on the machine's speed (no per-example deadline: a busy 2-core
+# machine makes one example slow, not wrong), and under CI they draw the same examples every
+# run, so a red build is a real defect. Locally they explore afresh and print the blob that
+# replays a failure (@reproduce_failure).
+settings.register_profile("local", deadline=None, print_blob=True)
+settings.register_profile("ci", parent=settings.get_profile("local"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,15 @@ Salesforce, every course purchase must be enrolled once, each order's events mus
 in commit order, no message may be lost, and no checkout may have failed during the outage.
 
 Used by the acceptance test (bounded) and ``bench/soak.py`` (as long as you like).
+
+Every random choice (which dispatcher to kill, the orders, which calls the sandboxes fail) comes
+from generators seeded by ``ChaosPlan.seed``, so a failed run is replayed with its seed; the
+report names the seed next to every problem. What still varies between two runs of one seed is
+the machine's timing: which request meets which fault, not how many faults there are.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import signal
@@ -30,7 +34,13 @@ import yaml
 
 from dispatcher.database import ensure_database, start_embedded
 from dispatcher.demo import run as demo_run
-from dispatcher.demo.shop import DemoShop, add_sessions, load_catalog
+from dispatcher.demo.shop import (
+    DemoShop,
+    IncompleteCatalogError,
+    add_sessions,
+    catalog_gaps,
+    load_catalog,
+)
 from dispatcher.sandboxes import salesforce, thinkific
 from outbox import migrate
 
@@ -47,10 +57,12 @@ class ChaosPlan:
     error_rate: float = 0.05
     settle_seconds: float = 90.0
     seed: int = 11
+    catalog_pulls: int = 20  # pulls tried (through the faults) before orders start
 
 
 @dataclass
 class ChaosReport:
+    seed: int
     orders: int = 0
     checkout_failures: list[str] = field(default_factory=list)
     kills: int = 0
@@ -62,9 +74,24 @@ class ChaosReport:
     def ok(self) -> bool:
         return not self.problems and not self.checkout_failures
 
+    def describe(self) -> str:
+        """What went wrong, with the seed that replays the run."""
+        found = [*self.problems, *self.checkout_failures] or ["no problem found"]
+        return (
+            f"chaos run with seed {self.seed} (replay: OUTBOX_CHAOS_SEED={self.seed}): "
+            f"{self.orders} orders, {self.kills} kills, statuses {self.statuses}; "
+            + "; ".join(found)
+        )
+
 
 class Storefront(threading.Thread):
-    """Places orders at a steady rate; pauses while PostgreSQL is being restarted."""
+    """Places orders at a steady rate; pauses while PostgreSQL is being restarted.
+
+    It never dies silently: anything that stops it is recorded in ``failures``, a finding of
+    the run, rather than raised in a thread nobody joins.
+    """
+
+    CATALOG_WAIT_SECONDS = 10.0
 
     def __init__(self, url: str, rate: float, seed: int) -> None:
         super().__init__(daemon=True)
@@ -76,23 +103,42 @@ class Storefront(threading.Thread):
         self.placed = 0
 
     def run(self) -> None:
+        try:
+            self._place_until_stopped()
+        except IncompleteCatalogError as exc:
+            self.failures.append(f"storefront stopped: {exc}")
+        except Exception as exc:  # a finding of the run, reported with its seed
+            self.failures.append(f"storefront crashed: {type(exc).__name__}: {exc}")
+
+    def _place_until_stopped(self) -> None:
         n = 0
         while not self.stop.is_set():
             if self.paused.is_set():
-                time.sleep(0.05)
+                self.stop.wait(0.05)
                 continue
             try:
                 with psycopg.connect(self.url) as conn:
-                    catalog = load_catalog(conn)
+                    catalog = self._catalog(conn)
                     while not self.stop.is_set() and not self.paused.is_set():
                         n += 1
                         if self.shop.place(conn, self.shop.order(n, catalog)) == "placed":
                             self.placed += 1
-                        time.sleep(1.0 / self.rate)
+                        self.stop.wait(1.0 / self.rate)
             except psycopg.OperationalError as exc:
                 if not self.paused.is_set():
                     self.failures.append(f"order {n}: {exc}")
-                time.sleep(0.1)
+                self.stop.wait(0.1)
+
+    def _catalog(self, conn: psycopg.Connection[Any]) -> dict[str, dict[str, Any]]:
+        """The catalog once it sells every purchase type, waiting a bounded while for one."""
+        deadline = time.monotonic() + self.CATALOG_WAIT_SECONDS
+        while True:
+            catalog = load_catalog(conn)
+            gaps = catalog_gaps(catalog)
+            if not gaps:
+                return catalog
+            if time.monotonic() > deadline or self.stop.wait(0.1):
+                raise IncompleteCatalogError(gaps)
 
 
 class Fleet:
@@ -128,6 +174,13 @@ class Fleet:
         self.procs[index].wait(timeout=10)
         self.procs[index] = self._start()
 
+    def kill_all(self) -> None:
+        """Leave no dispatcher behind when the run ends early."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
     def stop(self) -> list[int]:
         time.sleep(max(0.0, self.last_start + self.STARTUP_SECONDS - time.monotonic()))
         for proc in self.procs:
@@ -136,19 +189,25 @@ class Fleet:
 
 
 def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
-    report = ChaosReport()
+    report = ChaosReport(seed=plan.seed)
     with ExitStack() as stack:
         root = workdir / "pg"
         server = start_embedded(root)
+        stack.callback(lambda: server.cleanup())
         url = ensure_database(server.get_uri(), "chaos")
         migrate.upgrade(url)
-        boxes = stack.enter_context(demo_run.sandboxes(chaos=False))
+        boxes = stack.enter_context(demo_run.sandboxes(chaos=False, seed=plan.seed))
         _arm_faults(boxes, plan)
-        asyncio.run(demo_run.pull(url, boxes))
+        try:
+            demo_run.pull_until_complete(url, boxes, plan.catalog_pulls)
+        except IncompleteCatalogError as exc:
+            report.problems.append(f"{exc} (after {plan.catalog_pulls} pulls)")
+            return report
         with psycopg.connect(url) as conn:
             add_sessions(conn)
         config = _config(workdir, boxes)
         fleet = Fleet(url, config, workdir / "dispatchers.log", plan.dispatchers)
+        stack.callback(fleet.kill_all)
         store = Storefront(url, plan.orders_per_second, plan.seed)
         store.start()
         server = _drive(plan, boxes, fleet, store, report, root, server)
@@ -161,7 +220,6 @@ def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
         report.orders = store.placed
         report.checkout_failures = store.failures
         _verify(url, store.shop.prefix, boxes, report)
-        server.cleanup()
     return report
 
 

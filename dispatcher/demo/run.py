@@ -28,7 +28,13 @@ from rich.live import Live
 from dispatcher import daemon
 from dispatcher.config import Config, DestinationConfig, DispatcherConfig, JobsConfig, RetryConfig
 from dispatcher.demo import report
-from dispatcher.demo.shop import DemoShop, add_sessions, load_catalog
+from dispatcher.demo.shop import (
+    DemoShop,
+    IncompleteCatalogError,
+    add_sessions,
+    catalog_gaps,
+    load_catalog,
+)
 from dispatcher.jobs import pull_catalog
 from dispatcher.sandboxes import salesforce as salesforce_sandbox
 from dispatcher.sandboxes import thinkific as thinkific_sandbox
@@ -51,10 +57,14 @@ class Sandboxes:
 
 
 @contextlib.contextmanager
-def sandboxes(*, chaos: bool) -> Iterator[Sandboxes]:
-    sf_app = salesforce_sandbox.create_app()
+def sandboxes(*, chaos: bool, seed: int | None = None) -> Iterator[Sandboxes]:
+    """Both sandboxes on loopback ports; ``seed`` makes their injected faults repeatable."""
+    sf_app = salesforce_sandbox.create_app(salesforce_sandbox.SandboxSettings(random_seed=seed))
     tk_app = thinkific_sandbox.create_app(
-        thinkific_sandbox.SandboxSettings(rate_limit_per_minute=THINKIFIC_DEMO_RATE)
+        thinkific_sandbox.SandboxSettings(
+            rate_limit_per_minute=THINKIFIC_DEMO_RATE,
+            random_seed=None if seed is None else seed + 1,
+        )
     )
     with ExitStack() as stack:
         sf_url = stack.enter_context(running_app(sf_app))
@@ -112,6 +122,24 @@ async def pull(url: str, boxes: Sandboxes) -> str | None:
         )
         _, detail = await run_job(job, context, force=True)
     return detail
+
+
+def pull_until_complete(url: str, boxes: Sandboxes, attempts: int = 20) -> str | None:
+    """Pull the catalog until every purchase type has a product, as the job's next ticks would.
+
+    Injected faults may fail a pull, or fail it halfway through the pages; a storefront cannot
+    sell what it has not pulled, so orders start only once the catalog is whole. Raises
+    ``IncompleteCatalogError`` naming what is still missing after ``attempts`` pulls.
+    """
+    gaps: list[str] = []
+    detail: str | None = None
+    for _ in range(attempts):
+        detail = asyncio.run(pull(url, boxes))
+        with psycopg.connect(url) as conn:
+            gaps = catalog_gaps(load_catalog(conn))
+        if not gaps:
+            return detail
+    raise IncompleteCatalogError(gaps)
 
 
 def place_orders(url: str, count: int, seed: int) -> DemoShop:

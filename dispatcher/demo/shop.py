@@ -21,6 +21,24 @@ from outbox.errors import CheckoutError
 FIRST = ("Ada", "Grace", "Alan", "Mary", "Florence", "Joseph", "Edith", "Ignaz", "Clara", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Seacole", "Nightingale", "Lister", "Cavell", "Semmelweis")
 CLINICS = ("Northgate Clinic", "St Anne's Practice", "Riverside Care Home", None, None, None)
+PURCHASE_TYPES = ("physical", "digital_license", "paid_event", "free_event")
+
+
+class IncompleteCatalogError(LookupError):
+    """The storefront has no product of some purchase type to sell: no catalog pulled yet."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"the catalog has no active product of type {', '.join(missing)}; pull the catalog "
+            "from Salesforce first (the pull_catalog job, or `outbox demo`, which pulls it)"
+        )
+        self.missing = missing
+
+
+def catalog_gaps(catalog: dict[str, dict[str, Any]]) -> list[str]:
+    """The purchase types the demo sells that ``catalog`` has no product of, in a fixed order."""
+    present = {item["purchase_type"] for item in catalog.values()}
+    return [kind for kind in PURCHASE_TYPES if kind not in present]
 
 
 def add_sessions(conn: psycopg.Connection[Any]) -> None:
@@ -75,7 +93,7 @@ class DemoShop:
         return customer
 
     def order(self, n: int, catalog: dict[str, dict[str, Any]]) -> OrderRequest:
-        kind = ("physical", "digital_license", "paid_event", "free_event")[n % 4]
+        kind = PURCHASE_TYPES[n % 4]
         customer = self.customer()
         lines = [self._line(kind, catalog, customer)]
         if self.rng.random() < 0.4:
@@ -90,6 +108,8 @@ class DemoShop:
 
     def _line(self, kind: str, catalog: dict[str, dict[str, Any]], customer: Customer) -> CartLine:
         options = [item for item in catalog.values() if item["purchase_type"] == kind]
+        if not options:
+            raise IncompleteCatalogError([kind])
         item = self.rng.choice(options)
         quantity = 1
         if kind == "physical":
