@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
 
 from outbox import migrate
+from tests.fixtures.processes import wait_for
 
 
 def _outbox(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -92,9 +92,19 @@ def _stopped_while_loading(*args: str, env: dict[str, str], cwd: Path) -> int:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.15)
+    # The window under test opens when the entry point installs its handler and closes when
+    # the command has loaded (most of a second later): send the signal as it opens, seen in
+    # the kernel's mask of caught signals, rather than after a guessed delay.
+    wait_for(lambda: _catches(proc.pid, signal.SIGTERM), timeout=30, interval=0.005)
     proc.send_signal(signal.SIGTERM)
     return proc.wait(timeout=60)
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux: SigCgt in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) & (1 << (signum - 1)))
 
 
 def test_cli_run_stopped_while_starting_exits_cleanly(db_url: str, tmp_path: Path) -> None:

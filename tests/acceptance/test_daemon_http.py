@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,14 @@ def test_daemon_serves_metrics_health_and_readiness(
                     "SELECT outbox.publish('webhook', 'order.placed', %s)", (f'{{"n": {n}}}',)
                 )
         wait_for(lambda: status_counts(db_url).get("delivered", 0) == 5)
-        time.sleep(0.5)  # one more sample
+        # Gauges come from the sampler every 0.2 s: wait for the sample that saw the dead
+        # letter rather than for a fixed time a busy machine may not honour.
+        sampled = (
+            'outbox_backlog_messages{destination="webhook",status="dead"} 1.0',
+            'outbox_reconciliation_gaps{problem="order_not_in_salesforce"} 1.0',
+            'outbox_mapping_drift_findings{destination="salesforce"} 1.0',
+        )
+        wait_for(lambda: all(s in httpx.get(base + "metrics").text for s in sampled), timeout=30)
         metrics = httpx.get(base + "metrics").text
         health = httpx.get(base + "healthz")
         ready = httpx.get(base + "readyz")
@@ -104,7 +110,7 @@ def test_status_page_in_a_real_browser(db_url: str, receiver: Receiver, tmp_path
     with dispatchers(db_url, config, log) as (proc,):
         base = _status_url(log)
         wait_for(lambda: status_counts(db_url).get("dead", 0) == 1)
-        time.sleep(0.5)
+        wait_for(lambda: "HTTP_400" in httpx.get(base).text, timeout=30)  # sampled and shown
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(
                 executable_path=browser_path,
