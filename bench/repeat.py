@@ -35,9 +35,12 @@ class Run:
 
 
 def _reason(output: str) -> str:
-    """The lines pytest's short summary gives for a failure, or the output's tail."""
-    lines = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
-    return "\n".join(lines or output.strip().splitlines()[-3:])
+    """The short summary's FAILED/ERROR lines and the first assertion line, or the tail."""
+    lines = output.splitlines()
+    summary = [line for line in lines if line.startswith(("FAILED ", "ERROR ")) and "::" in line]
+    first_e = next((line for line in lines if line.startswith("E ")), None)
+    picked = summary + ([first_e] if first_e else [])
+    return "\n".join(picked or lines[-3:])
 
 
 def run_once(target: str, number: int, seed: int, seed_env: str, logs: Path) -> Run:
