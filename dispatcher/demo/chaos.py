@@ -148,8 +148,11 @@ class Fleet:
     # shutting down; give the newest one this long to reach its own handlers before stopping.
     STARTUP_SECONDS = 5.0
 
-    def __init__(self, url: str, config: Path, log: Path, count: int) -> None:
-        self.url, self.config, self.log = url, config, log
+    def __init__(self, url: str, config: Path, logs: Path, count: int) -> None:
+        self.url, self.config, self.logs = url, config, logs
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.started = 0
+        self.serials: dict[int, int] = {}
         self.last_start = time.monotonic()
         self.procs = [self._start() for _ in range(count)]
 
@@ -165,8 +168,19 @@ class Fleet:
             str(self.config),
             "--no-migrate",
         ]
-        with self.log.open("ab") as sink:
-            return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+        self.started += 1
+        with self._log(self.started).open("ab") as sink:
+            proc = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+        self.serials[proc.pid] = self.started
+        return proc
+
+    def _log(self, serial: int) -> Path:
+        return self.logs / f"dispatcher-{serial:03d}.log"
+
+    def last_words(self, proc: subprocess.Popen[bytes], lines: int = 6) -> str:
+        """The end of one process's own log: why it exited as it did."""
+        text = self._log(self.serials[proc.pid]).read_text(errors="replace")
+        return " | ".join(text.strip().splitlines()[-lines:])
 
     def kill_one(self, rng: random.Random) -> None:
         index = rng.randrange(len(self.procs))
@@ -206,7 +220,7 @@ def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
         with psycopg.connect(url) as conn:
             add_sessions(conn)
         config = _config(workdir, boxes)
-        fleet = Fleet(url, config, workdir / "dispatchers.log", plan.dispatchers)
+        fleet = Fleet(url, config, workdir / "dispatchers", plan.dispatchers)
         stack.callback(fleet.kill_all)
         store = Storefront(url, plan.orders_per_second, plan.seed)
         store.start()
@@ -217,6 +231,9 @@ def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
         exits = fleet.stop()
         if any(code != 0 for code in exits):
             report.problems.append(f"dispatchers exited with {exits}")
+            for proc, code in zip(fleet.procs, exits, strict=True):
+                if code != 0:
+                    report.problems.append(f"exit {code}, its log ends: {fleet.last_words(proc)}")
         report.orders = store.placed
         report.checkout_failures = store.failures
         _verify(url, store.shop.prefix, boxes, report)
