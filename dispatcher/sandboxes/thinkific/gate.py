@@ -6,7 +6,9 @@
    per-minute budget; over the budget it is a 429. From here on every answer carries the
    ``ratelimit-*`` headers (API-NOTES §2.5).
 3. Injected 429s, the optional concurrency cap, injected 500/502/503, then authentication.
-4. The endpoint itself.
+4. The query string against the operation's documented parameters (``contract``): a value
+   not of its declared type is a 400 in the ``ErrorBadRequest`` shape (wording assumed).
+5. The endpoint itself, which checks the body against the contract (``wire.read_body``).
 
 Latency faults delay the request before all of this. Paths outside ``/api/public/v1`` (the
 ``/__sandbox`` admin endpoints) pass straight through, uncounted.
@@ -19,10 +21,11 @@ import json
 import re
 from http import HTTPStatus
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatcher.sandboxes.thinkific.auth import authenticated, site_of
+from dispatcher.sandboxes.thinkific.contract import operation, query_problems
 from dispatcher.sandboxes.thinkific.faults import ConnectionDropped, FaultKind, FaultRule
 from dispatcher.sandboxes.thinkific.ratelimit import Quota
 from dispatcher.sandboxes.thinkific.settings import API_BASE
@@ -75,8 +78,14 @@ class Gate:
             return
         headers = Headers(scope=scope)
         quota = self.state.limiter.take(site_of(self.state.settings, headers))
-        if not await self._refused(fired, quota, over_cap, headers, counted):
-            await self.app(scope, receive, _stamping(counted, quota))
+        if await self._refused(fired, quota, over_cap, headers, counted):
+            return
+        stamped = _stamping(counted, quota)
+        bad = _bad_parameter(method, path, scope)
+        if bad is not None:
+            await _answer_json(stamped, 400, f"Parameter {bad} is invalid.")
+            return
+        await self.app(scope, receive, stamped)
 
     async def _at_edge(self, fired: list[FaultRule], raw: Send, counted: Send) -> bool:
         """Outage, Cloudflare 52x (its plain-text ``error code: 52x``) or a dropped connection.
@@ -128,6 +137,16 @@ class Gate:
             await send(message)
 
         return counting
+
+
+def _bad_parameter(method: str, path: str, scope: Scope) -> str | None:
+    """The first documented query parameter whose value is not of its declared type."""
+    op = operation(method, path.removeprefix(API_BASE))
+    if op is None:
+        return None
+    query = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+    problems = query_problems(op, query)
+    return min(problems) if problems else None
 
 
 def _stamping(send: Send, quota: Quota) -> Send:

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dispatcher.sandboxes.thinkific.contract import INVALID
 from dispatcher.sandboxes.thinkific.pagination import paged
 from dispatcher.sandboxes.thinkific.state import SandboxState, state_of
 from dispatcher.sandboxes.thinkific.store import ProfileValue, User
 from dispatcher.sandboxes.thinkific.wire import (
-    INVALID,
     blank,
     created,
     field_errors,

@@ -15,12 +15,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from dispatcher.sandboxes.thinkific.contract import BLANK, INVALID, body_problems, operation
+from dispatcher.sandboxes.thinkific.settings import API_BASE
+
 Model = TypeVar("Model", bound=BaseModel)
 
 AUTHENTICATION_ERROR = "Authentication Error"
 RECORD_NOT_FOUND = "Record not found."
-BLANK = "can't be blank"
-INVALID = "is invalid"
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -58,9 +59,10 @@ def no_content(status: int = 204) -> Response:
 async def read_body(request: Request, model: type[Model]) -> Model | Response:
     """Parse a JSON body into ``model``, or the error response the site would give.
 
-    Unparseable JSON is a 400 in the documented ``ErrorBadRequest`` shape; a value of the wrong
-    type is a 422 ``is invalid`` on that field. Both messages are assumptions: no source shows
-    Thinkific's wording for them.
+    Unparseable JSON is a 400 in the documented ``ErrorBadRequest`` shape. A body the
+    operation's schema in the contract does not allow (a wrong type, a ``null``, a malformed
+    date-time, a missing required property) is a 422 in the Rails object shape of the vendor's
+    example, by property. The messages are assumptions: no source shows Thinkific's wording.
     """
     raw = await request.body()
     try:
@@ -69,6 +71,10 @@ async def read_body(request: Request, model: type[Model]) -> Model | Response:
         return error(400, "The request body is not valid JSON.")
     if not isinstance(data, dict):
         return error(400, "The request body must be a JSON object.")
+    op = operation(request.method, request.scope["path"].removeprefix(API_BASE))
+    problems = {} if op is None else body_problems(op, data)
+    if problems:
+        return field_errors(problems)
     try:
         return model.model_validate(data)
     except ValidationError as refused:

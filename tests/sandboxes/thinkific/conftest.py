@@ -1,4 +1,5 @@
-"""An in-process Thinkific sandbox, clients with and without credentials, and the OpenAPI."""
+"""An in-process Thinkific sandbox, clients with and without credentials, and the OpenAPI
+contract the sandbox enforces (kept in the repository, so every test runs on a fresh clone)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import yaml
 from starlette.applications import Starlette
 
 from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
+from dispatcher.sandboxes.thinkific.contract import load_contract
 
 BASE_URL = "https://api.thinkific.com"
 # 2026-08-05T16:34:19Z, 41 s before the minute boundary of the live rate-limit capture
 # (ratelimit-reset: 1785947700000, API-NOTES §2.5).
 START = 1785947659.0
-OPENAPI = (
+# The vendor's full description, when it sits beside the checkout: a cross-check only.
+VENDORED_OPENAPI = (
     Path(__file__).resolve().parents[4] / "shared" / "api-reference" / "thinkific-openapi.yaml"
 )
 
@@ -92,9 +95,15 @@ async def admin(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def openapi() -> dict[str, Any]:
-    if not OPENAPI.exists():
-        pytest.skip(f"the Thinkific OpenAPI file is not beside the checkout ({OPENAPI})")
-    spec: dict[str, Any] = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
+    """The contract: Thinkific's OpenAPI pruned to the operations the sandbox serves."""
+    return load_contract()
+
+
+@pytest.fixture(scope="session")
+def vendored_openapi() -> dict[str, Any]:
+    if not VENDORED_OPENAPI.exists():
+        pytest.skip(f"no vendored Thinkific OpenAPI beside the checkout ({VENDORED_OPENAPI})")
+    spec: dict[str, Any] = yaml.safe_load(VENDORED_OPENAPI.read_text(encoding="utf-8"))
     return spec
 
 
