@@ -12,6 +12,7 @@ from dispatcher.mapping.load import check, load, mapping_files
 from dispatcher.mapping.model import Owner
 from dispatcher.mapping.paths import Lookup
 from dispatcher.mapping.records import FieldSets, MappedMessage, MappedRecord, Operation
+from dispatcher.mapping.transforms import organisation_key
 
 __all__ = [
     "ConfigIssue",
@@ -28,4 +29,5 @@ __all__ = [
     "check",
     "load",
     "mapping_files",
+    "organisation_key",
 ]

@@ -64,6 +64,14 @@ def text(value: Any) -> str:
     return value
 
 
+def organisation_key(value: Any) -> str:
+    """The one identity of an organisation's name, on every destination: trimmed and in lower
+    case, so ``Northgate Clinic`` and `` northgate clinic`` are one Salesforce Account and one
+    Thinkific group. It is what business Accounts were keyed by from the start, so no key an
+    org already holds changes."""
+    return text(value).strip().lower()
+
+
 def to_string(value: Any) -> str:
     if isinstance(value, bool):
         return value_key(value)

@@ -63,3 +63,16 @@ VALUES (%(site)s, %(user_id)s, %(course_id)s, %(enrollment_id)s,
 -- Forget an enrollment id the site answered 404 for, so the next try creates one.
 DELETE FROM outbox.thinkific_enrollments
  WHERE site = %(site)s AND enrollment_id = %(enrollment_id)s
+
+-- name: thinkific_revoked_lines :many
+-- Which of a batch's order lines were taken back (refund or cancellation) on the site.
+SELECT line
+  FROM outbox.thinkific_revoked_lines
+ WHERE site = %(site)s
+   AND line = ANY(%(lines)s::text[])
+
+-- name: thinkific_remember_revoked_line :exec
+-- Remember that a line's access was taken back; the first revocation's time is kept.
+INSERT INTO outbox.thinkific_revoked_lines (site, line, message_id, revoked_at)
+VALUES (%(site)s, %(line)s, %(message_id)s, coalesce(%(now)s::timestamptz, now()))
+    ON CONFLICT (site, line) DO NOTHING

@@ -19,8 +19,13 @@ from dispatcher.destinations.http import error_for_exception
 from dispatcher.destinations.thinkific.budget import SiteBudget
 from dispatcher.destinations.thinkific.errors import error_for
 from dispatcher.errors import RetryableError
+from dispatcher.mapping import organisation_key
 
 PAGE_LIMIT = 250  # the largest page the list endpoints give (API-NOTES §2.1)
+# The OpenAPI declares no property nullable, so an expiry cannot be cleared with null: an
+# enrollment that must stop expiring is given the latest date-time the format can hold, and
+# an expiry read back at or past it means "never expires".
+NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +67,13 @@ class ThinkificClient:
 
     async def create_user(self, fields: Mapping[str, Any]) -> int:
         """``POST /users`` (``CreateUserRequest``) answers 201 with a ``UserResponse``."""
-        body = await self._call("POST", "/users", json=dict(fields))
+        body = await self._call("POST", "/users", json=present(fields))
         return int(body["id"])
 
     async def update_user(self, user_id: int, fields: Mapping[str, Any]) -> None:
         """``PUT /users/{id}`` (``UpdateUserRequest``, every field optional) answers 204; a
         field left out stays as the site has it."""
-        await self._call("PUT", f"/users/{user_id}", json=dict(fields))
+        await self._call("PUT", f"/users/{user_id}", json=present(fields))
 
     async def enrollments(self, user_id: int, course_id: int) -> list[FoundEnrollment]:
         """``GET /enrollments?query[user_id]=&query[course_id]=``, filtered by course here: the
@@ -83,17 +88,30 @@ class ThinkificClient:
 
     async def create_enrollment(self, fields: Mapping[str, Any]) -> int:
         """``POST /enrollments`` (``CreateEnrollmentRequest``) answers 201 with the enrollment."""
-        body = await self._call("POST", "/enrollments", json=dict(fields))
+        body = await self._call("POST", "/enrollments", json=present(fields))
         return int(body["id"])
 
     async def update_enrollment(self, enrollment_id: int, fields: Mapping[str, Any]) -> None:
         """``PUT /enrollments/{id}`` (``UpdateEnrollmentRequest``): 204 by the spec, 200 with
         an empty body as reported; both are success."""
-        await self._call("PUT", f"/enrollments/{enrollment_id}", json=dict(fields))
+        await self._call("PUT", f"/enrollments/{enrollment_id}", json=present(fields))
 
     async def create_group(self, name: str) -> None:
         """``POST /groups`` (``GroupRequest``) answers 200 with a ``GroupResponse``."""
         await self._call("POST", "/groups", json={"name": name})
+
+    async def find_group(self, key: str) -> str | None:
+        """The site's spelling of the group whose name has this ``organisation_key``, if any:
+        ``GET /groups`` page by page (the API has no filter by name)."""
+        page: int | None = 1
+        while page is not None:
+            body = await self._call("GET", "/groups", params={"page": page, "limit": PAGE_LIMIT})
+            for item in _items(body):
+                name = item.get("name")
+                if isinstance(name, str) and organisation_key(name) == key:
+                    return name
+            page = _next_page(body)
+        return None
 
     async def add_to_group(self, user_id: int, group_name: str) -> None:
         """``POST /group_users`` (``CreateGroupUsersRequest``) adds a user to groups by name."""
@@ -127,6 +145,20 @@ class ThinkificClient:
         return body if isinstance(body, dict) else {}
 
 
+def present(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body without its unset properties: no property of the OpenAPI is nullable,
+    so a value we do not have is left out rather than sent as null."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _next_page(body: Mapping[str, Any]) -> int | None:
+    """``meta.pagination.next_page``, null on the last page (API-NOTES §2.1)."""
+    meta = body.get("meta")
+    pagination = meta.get("pagination") if isinstance(meta, dict) else None
+    following = pagination.get("next_page") if isinstance(pagination, dict) else None
+    return int(following) if isinstance(following, int | float) and following > 0 else None
+
+
 def _items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A list answer's ``items`` (``{"items": [...], "meta": {...}}``, API-NOTES §2.1)."""
     items = body.get("items")
@@ -139,9 +171,15 @@ def _enrollment(item: Mapping[str, Any]) -> FoundEnrollment:
         id=int(item["id"]),
         course_id=int(item["course_id"]),
         activated_at=parse_time(item.get("activated_at")),
-        expiry_date=parse_time(item.get("expiry_date")),
+        expiry_date=expiry_of(item.get("expiry_date")),
         expired=bool(item.get("expired")),
     )
+
+
+def expiry_of(value: Any) -> datetime | None:
+    """An ``expiry_date`` read back; None when it never expires (absent, or ``NEVER``)."""
+    moment = parse_time(value)
+    return None if moment is None or moment >= NEVER else moment
 
 
 def parse_time(value: Any) -> datetime | None:

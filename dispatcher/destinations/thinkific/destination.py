@@ -86,7 +86,8 @@ class ThinkificDestination:
         return enrollment_request(message, mappings, self.name)
 
     async def _knowledge(self, requests: Iterable[Request]) -> BatchKnowledge:
-        """What memory holds for the batch's people and courses: two statements per batch."""
+        """What memory holds for the batch's people, courses and order lines: three statements
+        per batch."""
         wanted = list(requests)
         if not wanted:
             return BatchKnowledge()
@@ -97,7 +98,9 @@ class ThinkificDestination:
             if r.email in users and not isinstance(r, ProfileRequest)
         ]
         enrollments = await self._memory.enrollments(pairs) if pairs else {}
-        return BatchKnowledge(users=users, enrollments=enrollments)
+        lines = [r.line for r in wanted if isinstance(r, EnrollmentRequest) and r.line]
+        revoked = set(await self._memory.revoked_lines(lines)) if lines else set()
+        return BatchKnowledge(users=users, enrollments=enrollments, revoked=revoked)
 
     async def _one(
         self,

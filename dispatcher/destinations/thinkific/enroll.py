@@ -6,9 +6,12 @@ Thinkific has no upsert (API-NOTES §0.5), so idempotency is built from look-ups
    customer costs one call, and a 422 for a taken e-mail leads to ``GET /users?query[email]=``
    instead of a failure (the user exists, made by us before or by someone else).
 2. **Group** (an organisation's licence). ``POST /group_users`` by the group's name; when the
-   site says the name is unknown, ``POST /groups`` and add again. A membership made once is
-   remembered and never sent again.
-3. **Enrollment.** A redelivered message whose enrollment is remembered needs no call. A
+   site says the name is unknown, the site's groups are searched for the same organisation
+   spelt otherwise (``organisation_key``, the key of its Salesforce Account), and only when
+   there is none, ``POST /groups``; then add again. A membership made once is remembered by the
+   key and never sent again.
+3. **Enrollment.** An order line taken back since (``outbox.thinkific_revoked_lines``) is not
+   enrolled at all. A redelivered message whose enrollment is remembered needs no call. A
    remembered enrollment of the same course is updated (``PUT``, reactivated and extended),
    never duplicated. When the message was tried before, or the user was found on the site
    rather than made or remembered by us, the enrollment is looked up first. Otherwise
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatcher.destinations.thinkific.client import FoundEnrollment, ThinkificClient
+from dispatcher.destinations.thinkific.client import NEVER, FoundEnrollment, ThinkificClient
 from dispatcher.destinations.thinkific.errors import (
     ALREADY_ENROLLED,
     INVALID_GROUP_NAMES,
@@ -54,6 +57,7 @@ class BatchKnowledge:
     users: dict[str, KnownUser] = field(default_factory=dict)
     enrollments: dict[tuple[int, int], KnownEnrollment] = field(default_factory=dict)
     user_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)  # order lines taken back on the site
 
 
 class Enroller:
@@ -61,8 +65,12 @@ class Enroller:
         self._client = client
         self._memory = memory
 
-    async def enroll(self, request: EnrollmentRequest, known: BatchKnowledge) -> int:
-        """The enrollment id of ``request``'s user in its course, made or updated as needed."""
+    async def enroll(self, request: EnrollmentRequest, known: BatchKnowledge) -> int | None:
+        """The enrollment id of ``request``'s user in its course, made or updated as needed;
+        None, with no call, for a line refunded or cancelled since: access follows money, so a
+        retried, replayed or late enrollment of a line taken back grants nothing."""
+        if request.line is not None and request.line in known.revoked:
+            return None
         user = await self._user(request, known)
         try:
             await self._join_group(request, user, known)
@@ -102,26 +110,40 @@ class Enroller:
     async def _join_group(
         self, request: EnrollmentRequest, user: SiteUser, known: BatchKnowledge
     ) -> None:
-        group = request.group
-        if group is None or group in user.groups:
+        """Memberships are remembered by the group's key, so a second spelling of the same
+        organisation costs no call."""
+        group, key = request.group, request.group_key
+        if group is None or key is None or key in user.groups:
             return
+        await self._add_to_group(user.user_id, group, key)
+        await self._memory.remember_user(request.email, user.user_id, [key])
+        known.users[request.email] = KnownUser(user.user_id, user.groups | {key})
+
+    async def _add_to_group(self, user_id: int, group: str, key: str) -> None:
+        """By this spelling first; when the site knows no group of it, by the site's spelling of
+        the same organisation, and only when there is none, a new group."""
         try:
-            await self._client.add_to_group(user.user_id, group)
+            await self._client.add_to_group(user_id, group)
+            return
         except ThinkificRejected as refused:
             if not refused.says(INVALID_GROUP_NAMES):
                 raise
-            await self._create_group(group)
-            await self._client.add_to_group(user.user_id, group)
-        await self._memory.remember_user(request.email, user.user_id, [group])
-        known.users[request.email] = KnownUser(user.user_id, user.groups | {group})
+        name = await self._client.find_group(key) or await self._create_group(group, key)
+        await self._client.add_to_group(user_id, name)
 
-    async def _create_group(self, name: str) -> None:
-        """A 422 here is another delivery having made the group a moment ago: fine."""
+    async def _create_group(self, name: str, key: str) -> str:
+        """The name the site now has; a taken name is a group made a moment ago by another
+        delivery, perhaps spelt otherwise, which is then looked up."""
         try:
             await self._client.create_group(name)
         except ThinkificRejected as refused:
             if not refused.says(TAKEN):
                 raise
+            found = await self._client.find_group(key)
+            if found is None:
+                raise
+            return found
+        return name
 
     async def _enrollment(
         self, request: EnrollmentRequest, user: SiteUser, known: BatchKnowledge
@@ -148,7 +170,7 @@ class Enroller:
     ) -> bool:
         """Reactivate and extend an enrollment we made; False when the site has lost it."""
         expiry = later(remembered.expiry_date, request.expiry_date)
-        body = {"activated_at": wire_time(request.activated_at), "expiry_date": wire_time(expiry)}
+        body = update_body(request.activated_at, expiry, remembered.expiry_date)
         if await unless_gone(self._client.update_enrollment(remembered.enrollment_id, body)):
             return True
         await self._memory.forget_enrollment(remembered.enrollment_id)
@@ -182,7 +204,7 @@ class Enroller:
             return found.id, expiry
         reactivate = found.activated_at is None or found.expired
         activated = request.activated_at if reactivate else found.activated_at
-        body = {"activated_at": wire_time(activated), "expiry_date": wire_time(expiry)}
+        body = update_body(activated, expiry, found.expiry_date)
         await self._client.update_enrollment(found.id, body)
         return found.id, expiry
 
@@ -198,6 +220,22 @@ def creation_body(request: EnrollmentRequest, user: SiteUser) -> dict[str, Any]:
     }
     if request.expiry_date is not None:
         body["expiry_date"] = wire_time(request.expiry_date)
+    return body
+
+
+def update_body(
+    activated_at: datetime | None, expiry: datetime | None, current_expiry: datetime | None
+) -> dict[str, Any]:
+    """``UpdateEnrollmentRequest`` with only what is set: no property takes null. A wanted
+    "never expires" over a dated enrollment is sent as ``NEVER``; over an undated one, the
+    expiry is left out and stays as it is."""
+    body: dict[str, Any] = {}
+    if activated_at is not None:
+        body["activated_at"] = wire_time(activated_at)
+    if expiry is not None:
+        body["expiry_date"] = wire_time(expiry)
+    elif current_expiry is not None:
+        body["expiry_date"] = wire_time(NEVER)
     return body
 
 

@@ -2,7 +2,9 @@
 
 A returning customer's user id, the groups they were added to and the enrollments made for them
 are kept in ``outbox.thinkific_users`` and ``outbox.thinkific_enrollments``; without them every
-purchase would cost a user look-up (or a refused create) before the enrollment itself. A batch
+purchase would cost a user look-up (or a refused create) before the enrollment itself. The
+order lines taken back are kept in ``outbox.thinkific_revoked_lines``, so that no delivery order
+turns a refunded line into access. A batch
 reads what it needs in two statements; each message writes back what it learnt.
 """
 
@@ -83,6 +85,14 @@ class SiteMemory:
             expiry_date=expiry_date,
             message_id=message_id,
         )
+
+    async def revoked_lines(self, lines: Iterable[str]) -> frozenset[str]:
+        """The order lines among ``lines`` whose access has been taken back on this site."""
+        rows = await self._rows("thinkific_revoked_lines", lines=sorted(set(lines)))
+        return frozenset(str(line) for (line,) in rows)
+
+    async def remember_revoked_line(self, line: str, message_id: int) -> None:
+        await self._execute("thinkific_remember_revoked_line", line=line, message_id=message_id)
 
     async def forget_enrollment(self, enrollment_id: int) -> None:
         await self._execute("thinkific_forget_enrollment", enrollment_id=enrollment_id)

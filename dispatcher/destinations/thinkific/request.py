@@ -19,7 +19,7 @@ from typing import Any
 
 from dispatcher.destinations.base import Message
 from dispatcher.destinations.thinkific.client import parse_time
-from dispatcher.mapping import MappedMessage, MappingError, Mappings, Operation
+from dispatcher.mapping import MappedMessage, MappingError, Mappings, Operation, organisation_key
 
 ENROLLMENT_REQUESTED = "enrollment.requested"
 SEAT_ASSIGNED = "seat.assigned"
@@ -35,6 +35,12 @@ class EnrollmentRequest:
     activated_at: datetime | None
     expiry_date: datetime | None  # None: the enrollment never expires
     group: str | None  # the organisation's group, for a licence bought by one
+    line: str | None = None  # the order line bought (``enrollment_id`` of the payload)
+
+    @property
+    def group_key(self) -> str | None:
+        """The group's identity, the one Salesforce keys the organisation's Account by."""
+        return None if self.group is None else organisation_key(self.group)
 
 
 def enrollment_request(message: Message, mappings: Mappings, destination: str) -> EnrollmentRequest:
@@ -44,7 +50,8 @@ def enrollment_request(message: Message, mappings: Mappings, destination: str) -
     events = known.events if known else {}
     if event_type == SEAT_ASSIGNED and SEAT_ASSIGNED not in events:
         event_type, payload = ENROLLMENT_REQUESTED, as_enrollment_requested(payload)
-    return _from_records(message, apply_mapping(mappings, destination, event_type, payload))
+    mapped = apply_mapping(mappings, destination, event_type, payload)
+    return _from_records(message, mapped, line_of(payload))
 
 
 def apply_mapping(
@@ -76,7 +83,15 @@ def as_enrollment_requested(seat: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _from_records(message: Message, mapped: MappedMessage) -> EnrollmentRequest:
+def line_of(payload: Mapping[str, Any]) -> str | None:
+    """The order line a message enrolls or takes back: ``enrollment_id``, which an
+    ``enrollment.requested`` and the ``enrollment.revoked`` of the same line share
+    (docs/events.md). An identity, not a field value, so it is read from the event itself."""
+    line = payload.get("enrollment_id")
+    return None if line is None else str(line)
+
+
+def _from_records(message: Message, mapped: MappedMessage, line: str | None) -> EnrollmentRequest:
     records = {record.object_name: record for record in mapped.records}
     user, enrollment = records.get("user"), records.get("enrollment")
     if user is None or enrollment is None:
@@ -93,4 +108,5 @@ def _from_records(message: Message, mapped: MappedMessage) -> EnrollmentRequest:
         activated_at=parse_time(fields.get("activated_at")),
         expiry_date=parse_time(fields.get("expiry_date")),
         group=None if membership is None else str(membership.external_id),
+        line=line,
     )

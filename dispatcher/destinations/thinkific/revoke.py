@@ -3,7 +3,9 @@
 Access follows money. Thinkific has no DELETE for enrollments, and deleting would lose the
 learner's progress anyway, so the enrollment is expired: ``PUT /enrollments/{id}`` with
 ``expiry_date`` set to now. The message shares the ordering key of the ``enrollment.requested``
-it takes back, so it is never delivered before the enrollment exists.
+it takes back, so it is never delivered before the enrollment exists, unless that enrollment is
+dead: the line is then remembered as taken back, and the enrollment, retried later, grants
+nothing.
 
 Idempotent as enrolling is: a redelivered message whose expiry is remembered costs no call; a
 user or enrollment the site never had means there is nothing to take back, which is success.
@@ -20,7 +22,7 @@ from dispatcher.destinations.thinkific.client import ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge, wire_time
 from dispatcher.destinations.thinkific.errors import unless_gone
 from dispatcher.destinations.thinkific.memory import KnownEnrollment, SiteMemory
-from dispatcher.destinations.thinkific.request import apply_mapping
+from dispatcher.destinations.thinkific.request import apply_mapping, line_of
 from dispatcher.mapping import MappingError, Mappings
 
 ENROLLMENT_REVOKED = "enrollment.revoked"
@@ -31,6 +33,7 @@ class RevocationRequest:
     message_id: int
     email: str
     course_id: int
+    line: str | None = None  # the order line taken back (``enrollment_id`` of the payload)
 
 
 def revocation_request(message: Message, mappings: Mappings, destination: str) -> RevocationRequest:
@@ -42,7 +45,10 @@ def revocation_request(message: Message, mappings: Mappings, destination: str) -
         problem = "the mapping gives no user or no enrollment for this event"
         raise MappingError(mapped.event_type, "", problem)
     return RevocationRequest(
-        message.id, str(user.external_id).strip().lower(), int(enrollment.external_id)
+        message.id,
+        str(user.external_id).strip().lower(),
+        int(enrollment.external_id),
+        line_of(message.payload),
     )
 
 
@@ -58,7 +64,12 @@ class Revoker:
         self._clock = clock
 
     async def revoke(self, request: RevocationRequest, known: BatchKnowledge) -> int | None:
-        """The id of the enrollment expired, or None when the site has none to expire."""
+        """The id of the enrollment expired, or None when the site has none to expire. The line
+        is first remembered as taken back, so its enrollment, were it still to come (dead and
+        retried, replayed), grants nothing."""
+        if request.line is not None and request.line not in known.revoked:
+            await self._memory.remember_revoked_line(request.line, request.message_id)
+            known.revoked.add(request.line)
         remembered_user = known.users.get(request.email)
         user_id = (
             remembered_user.user_id

@@ -59,8 +59,11 @@ async def list_groups(request: Request) -> Response:
 async def create_group(request: Request) -> Response:
     """200, not 201, as the spec documents for ``POST /groups``.
 
-    A second group of the same name is refused as taken (assumed, Rails style): clients look
-    groups up by name, so two of one name would make membership ambiguous.
+    A second group of the same name, ignoring case, is refused as taken (assumed, as a Rails
+    ``uniqueness: {case_sensitive: false}`` check answers): clients look groups up by name, so
+    two of one name would make membership ambiguous. ``POST /group_users`` still matches
+    ``group_names`` exactly, so ``northgate clinic`` is neither a new group nor a member's
+    group when ``Northgate Clinic`` exists: a client must use the site's spelling.
     """
     state = state_of(request)
     body = await read_body(request, GroupRequest)
@@ -69,7 +72,7 @@ async def create_group(request: Request) -> Response:
     name = (body.name or "").strip()
     if not name:
         return field_errors(blank(name=None))
-    if state.store.group_by_name(name) is not None:
+    if state.store.group_named_like(name) is not None:
         return field_errors({"name": [TAKEN]})
     group = Group(state.store.next_id("group"), name, _token(state), state.now())
     state.store.groups[group.id] = group

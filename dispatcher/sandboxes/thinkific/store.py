@@ -143,7 +143,13 @@ class Store:
         return updated
 
     def group_by_name(self, name: str) -> Group | None:
+        """The group of exactly this name, as ``POST /group_users`` matches ``group_names``."""
         return next((g for g in self.groups.values() if g.name == name), None)
+
+    def group_named_like(self, name: str) -> Group | None:
+        """A group whose name differs from ``name`` at most in case: a name is taken by it."""
+        wanted = name.casefold()
+        return next((g for g in self.groups.values() if g.name.casefold() == wanted), None)
 
     def group_ids_of(self, user_id: int) -> set[int]:
         return {group_id for group_id, member in self.memberships if member == user_id}
