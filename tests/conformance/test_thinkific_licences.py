@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
 from dispatcher.destinations.base import Result
+from dispatcher.sandboxes.thinkific import API_BASE
 from tests.conformance.test_thinkific_site import (
     COURSE,
+    KEY_ENV,
+    SITE_URL,
     Site,
     customer_factory,
     deliver_one,
@@ -102,3 +106,40 @@ async def test_thinkific_seat_without_holder_is_dead_with_the_reason(db_url: str
     assert (outcome.result, outcome.error_code) == (Result.DEAD, "MAPPING_ERROR")
     assert "seat holder" in (outcome.error_message or "")
     assert calls == {}
+
+
+async def test_thinkific_organisation_spelt_two_ways_is_one_group(db_url: str) -> None:
+    """``Northgate Clinic`` and `` northgate clinic`` are one Salesforce Account (its key folds
+    case) and so one Thinkific group: the second buyer joins the group the first made."""
+    first = customer_factory(organisation="Northgate Clinic")
+    second = customer_factory(organisation=" northgate clinic")
+    async with open_site(db_url) as site:
+        outcomes = [
+            await deliver_one(site, message_factory(enrollment_payload_factory(c), message_id=n))
+            for n, c in ((1, first), (2, second))
+        ]
+        groups = {group.name for group in site.state.store.groups.values()}
+        joined = members(site)
+    assert [(o.result, o.error_message) for o in outcomes] == [(Result.DELIVERED, None)] * 2
+    assert groups == {"Northgate Clinic"}
+    assert joined == {("Northgate Clinic", first["email"]), ("Northgate Clinic", second["email"])}
+
+
+async def test_thinkific_organisation_made_on_the_site_in_another_case_is_joined(
+    db_url: str,
+) -> None:
+    """A group an administrator made as ``NORTHGATE CLINIC`` is the organisation's group."""
+    buyer = customer_factory(organisation="Northgate Clinic")
+    async with open_site(db_url) as site:
+        made = await site.http.post(
+            f"{SITE_URL}{API_BASE}/groups",
+            json={"name": "NORTHGATE CLINIC"},
+            headers={"X-Auth-API-Key": os.environ[KEY_ENV], "X-Auth-Subdomain": "sandbox"},
+        )
+        outcome = await deliver_one(site, message_factory(enrollment_payload_factory(buyer)))
+        calls = site.calls()
+        joined = members(site)
+    assert made.status_code == 200
+    assert outcome.result is Result.DELIVERED
+    assert joined == {("NORTHGATE CLINIC", buyer["email"])}
+    assert calls["POST /groups"] == 1  # the administrator's only
