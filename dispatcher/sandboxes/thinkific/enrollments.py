@@ -92,7 +92,8 @@ def enroll(state: SandboxState, user_id: int, course_id: int, dates: EnrollmentD
 
 
 def redate(state: SandboxState, enrollment: Enrollment, dates: EnrollmentDates) -> Enrollment:
-    """Apply the dates that were sent; one sent as null clears it (no expiry, or a free trial)."""
+    """Apply the dates that were sent; one left out stays as it is. A null never gets here: the
+    contract has no nullable property, so ``read_body`` refused it."""
     sent = dates.model_dump(exclude_unset=True, include={"activated_at", "expiry_date"})
     return state.store.update_enrollment(enrollment, updated_at=state.now(), **sent)
 
