@@ -48,7 +48,22 @@ SELECT e.user_id, e.course_id, e.enrollment_id, e.expiry_date, e.message_id
  WHERE e.site = %(site)s
 
 -- name: thinkific_remember_enrollment :exec
--- Remember the enrollment a message created or updated, and the expiry it now has.
+-- Remember the enrollment a message created or updated, and the expiry it now has; and, in the
+-- same statement, the order line it granted with the end of access that line paid for.
+WITH granted AS (
+    INSERT INTO outbox.thinkific_lines
+           (site, line, user_id, course_id, expiry_date, granted_at, message_id)
+    SELECT %(site)s, %(line)s::text, %(user_id)s, %(course_id)s, %(line_expiry)s::timestamptz,
+           coalesce(%(now)s::timestamptz, now()), %(message_id)s
+     WHERE %(line)s::text IS NOT NULL
+        ON CONFLICT (site, line) DO UPDATE
+       SET user_id = EXCLUDED.user_id,
+           course_id = EXCLUDED.course_id,
+           expiry_date = EXCLUDED.expiry_date,
+           granted_at = coalesce(outbox.thinkific_lines.granted_at, EXCLUDED.granted_at),
+           message_id = EXCLUDED.message_id
+     WHERE outbox.thinkific_lines.revoked_at IS NULL
+)
 INSERT INTO outbox.thinkific_enrollments
        (site, user_id, course_id, enrollment_id, expiry_date, message_id)
 VALUES (%(site)s, %(user_id)s, %(course_id)s, %(enrollment_id)s,
@@ -67,12 +82,25 @@ DELETE FROM outbox.thinkific_enrollments
 -- name: thinkific_revoked_lines :many
 -- Which of a batch's order lines were taken back (refund or cancellation) on the site.
 SELECT line
-  FROM outbox.thinkific_revoked_lines
+  FROM outbox.thinkific_lines
  WHERE site = %(site)s
    AND line = ANY(%(lines)s::text[])
+   AND revoked_at IS NOT NULL
 
--- name: thinkific_remember_revoked_line :exec
+-- name: thinkific_revoke_line :exec
 -- Remember that a line's access was taken back; the first revocation's time is kept.
-INSERT INTO outbox.thinkific_revoked_lines (site, line, message_id, revoked_at)
-VALUES (%(site)s, %(line)s, %(message_id)s, coalesce(%(now)s::timestamptz, now()))
-    ON CONFLICT (site, line) DO NOTHING
+INSERT INTO outbox.thinkific_lines (site, line, revoked_at, message_id)
+VALUES (%(site)s, %(line)s, coalesce(%(now)s::timestamptz, now()), %(message_id)s)
+    ON CONFLICT (site, line) DO UPDATE
+   SET revoked_at = coalesce(outbox.thinkific_lines.revoked_at, EXCLUDED.revoked_at),
+       message_id = EXCLUDED.message_id
+
+-- name: thinkific_paid_lines :many
+-- The ends of access (null: never) the user's other paid, granted lines of the course give.
+SELECT expiry_date
+  FROM outbox.thinkific_lines
+ WHERE site = %(site)s
+   AND user_id = %(user_id)s
+   AND course_id = %(course_id)s
+   AND revoked_at IS NULL
+   AND line <> %(line)s

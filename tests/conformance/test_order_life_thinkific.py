@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import psycopg
+import pytest
 
 from dispatcher.destinations.base import Result
 from outbox import cancel_order, record_payment, refund
-from tests.conformance.test_thinkific_site import course_order, deliver_all, open_site
+from tests.conformance.test_thinkific_site import course_order, deliver_all, deliver_due, open_site
 from tests.fixtures.catalog import product_factory
 
 
@@ -144,3 +146,91 @@ async def test_order_life_new_purchase_after_a_refund_enrolls_again(
     assert again.result is Result.DELIVERED
     assert again.record_id == str(pair["enrollments"][0]["id"])
     assert pair["enrollments"][0]["expired"] is False
+
+
+async def test_order_life_refund_of_one_purchase_keeps_the_other_purchase_s_access(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    """Two orders of one course, both enrolled; refunding the first leaves the second's."""
+    product_factory(conn, "digital_license", sku="DL-301", price="40.00", course_id=1001)
+    course_order(conn, "SO-1")
+    course_order(conn, "SO-2")
+    async with open_site(db_url) as site:
+        await deliver_all(site)
+        cancel_order(conn, "SO-1", "bought twice")
+        conn.commit()
+        (revoked,) = await deliver_all(site)
+        (pair,) = site.enrollments()
+    assert revoked.result is Result.DELIVERED
+    (enrollment,) = pair["enrollments"]
+    assert enrollment["expired"] is False
+
+
+def _kill_oldest_waiting_enrollment(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        "UPDATE outbox.messages SET status = 'dead', last_error_code = 'HTTP_422'"
+        " WHERE id = (SELECT min(id) FROM outbox.messages WHERE destination = 'thinkific'"
+        " AND event_type = 'enrollment.requested' AND status = 'pending')"
+    )
+    conn.commit()
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_order_life_access_follows_money_in_any_delivery_order(
+    db_url: str, conn: psycopg.Connection[Any], seed: int
+) -> None:
+    """Orders of one course placed, refunded or cancelled, deliveries interleaved at random,
+    enrollments dying on the way and retried at the end, then everything replayed: the course
+    is open on the site exactly when some order of it is still paid for."""
+    rng = random.Random(seed)
+    product_factory(conn, "digital_license", sku="DL-301", price="40.00", course_id=1001)
+    orders = [f"SO-{n}" for n in range(1, rng.randint(2, 4))]
+    taken_back = {number for number in orders if rng.random() < 0.6}
+    steps = [("place", n) for n in orders] + [("take back", n) for n in sorted(taken_back)]
+    steps.sort(key=lambda step: (orders.index(step[1]) + rng.random() * 3, step[0] != "place"))
+    async with open_site(db_url) as site:
+        placed: set[str] = set()
+        due: set[str] = set()  # take-backs whose turn has come; an order's waits for it
+        for action, number in steps:
+            if action == "place":
+                course_order(conn, number)
+                placed.add(number)
+            else:
+                due.add(number)
+            if number in placed and number in due:
+                _take_back(conn, number, rng)
+                due.discard(number)
+            if rng.random() < 0.4:
+                _kill_oldest_waiting_enrollment(conn)
+            if rng.random() < 0.6:
+                await deliver_due(site)
+        await deliver_all(site)
+        conn.execute("SELECT outbox.retry_dead('thinkific')")
+        conn.commit()
+        await deliver_all(site)
+        after_retry = _open(site)
+        conn.execute("SELECT outbox.replay('thinkific', now() - interval '1 hour', now())")
+        conn.commit()
+        await deliver_all(site)
+        after_replay = _open(site)
+    paid = set(orders) - taken_back
+    assert (after_retry, after_replay) == (bool(paid), bool(paid)), (orders, taken_back, steps)
+
+
+def _take_back(conn: psycopg.Connection[Any], number: str, rng: random.Random) -> None:
+    """A refund of the paid course, or a cancellation of the order."""
+    if rng.random() < 0.5:
+        record_payment(conn, number, "card", "40.00", f"pi_{number}")
+        refund(conn, number, f"RF-{number}", "40.00", {1: 1})
+    else:
+        cancel_order(conn, number, "changed their mind")
+    conn.commit()
+
+
+def _open(site: Any) -> bool:
+    """Whether the learner has full access to the course on the site now."""
+    return any(
+        not e["expired"] and not e["is_free_trial"]
+        for pair in site.enrollments()
+        for e in pair["enrollments"]
+    )

@@ -10,13 +10,14 @@ Thinkific has no upsert (API-NOTES §0.5), so idempotency is built from look-ups
    spelt otherwise (``organisation_key``, the key of its Salesforce Account), and only when
    there is none, ``POST /groups``; then add again. A membership made once is remembered by the
    key and never sent again.
-3. **Enrollment.** An order line taken back since (``outbox.thinkific_revoked_lines``) is not
-   enrolled at all. A redelivered message whose enrollment is remembered needs no call. A
-   remembered enrollment of the same course is updated (``PUT``, reactivated and extended),
-   never duplicated. When the message was tried before, or the user was found on the site
-   rather than made or remembered by us, the enrollment is looked up first. Otherwise
-   ``POST /enrollments`` with ``activated_at``; an "already enrolled" 422 is success, reached
-   through the look-up and an update when the dates need one.
+3. **Enrollment.** An order line taken back since (``outbox.thinkific_lines``) is not enrolled
+   at all; a line granted is remembered there with the end of access it paid for. A
+   redelivered message whose enrollment is remembered needs no call. A remembered enrollment
+   of the same course is updated (``PUT``, reactivated and extended), never duplicated. When
+   the message was tried before, or the user was found on the site rather than made or
+   remembered by us, the enrollment is looked up first. Otherwise ``POST /enrollments`` with
+   ``activated_at``; an "already enrolled" 422 is success, reached through the look-up and an
+   update when the dates need one.
 
 A remembered user id the site no longer knows ("User could not be found.") is forgotten and
 the user found again, once.
@@ -38,7 +39,12 @@ from dispatcher.destinations.thinkific.errors import (
     ThinkificRejected,
     unless_gone,
 )
-from dispatcher.destinations.thinkific.memory import KnownEnrollment, KnownUser, SiteMemory
+from dispatcher.destinations.thinkific.memory import (
+    Granted,
+    KnownEnrollment,
+    KnownUser,
+    SiteMemory,
+)
 from dispatcher.destinations.thinkific.request import EnrollmentRequest
 
 
@@ -159,8 +165,9 @@ class Enroller:
             )
         else:
             enrollment_id, expiry = await self._create_or_update(request, user)
+        granted = None if request.line is None else Granted(request.line, request.expiry_date)
         await self._memory.remember_enrollment(
-            user.user_id, request.course_id, enrollment_id, expiry, request.message_id
+            user.user_id, request.course_id, enrollment_id, expiry, request.message_id, granted
         )
         known.enrollments[pair] = KnownEnrollment(enrollment_id, expiry, request.message_id)
         return enrollment_id

@@ -3,8 +3,8 @@
 A returning customer's user id, the groups they were added to and the enrollments made for them
 are kept in ``outbox.thinkific_users`` and ``outbox.thinkific_enrollments``; without them every
 purchase would cost a user look-up (or a refused create) before the enrollment itself. The
-order lines taken back are kept in ``outbox.thinkific_revoked_lines``, so that no delivery order
-turns a refunded line into access. A batch
+order lines granted and taken back are kept in ``outbox.thinkific_lines``, so that no delivery
+order turns a refunded line into access, nor takes away what another paid line gives. A batch
 reads what it needs in two statements; each message writes back what it learnt.
 """
 
@@ -31,6 +31,19 @@ class KnownEnrollment:
     enrollment_id: int
     expiry_date: datetime | None
     message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """An order line an enrollment write granted, with the end of access it paid for."""
+
+    line: str
+    expiry_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaidAccess:
+    expiry_date: datetime | None  # None: never expires
 
 
 class SiteMemory:
@@ -76,7 +89,10 @@ class SiteMemory:
         enrollment_id: int,
         expiry_date: datetime | None,
         message_id: int,
+        line: Granted | None = None,
     ) -> None:
+        """The enrollment as written now; ``line``, when the write granted an order line, is
+        remembered with it in the same statement."""
         await self._execute(
             "thinkific_remember_enrollment",
             user_id=user_id,
@@ -84,6 +100,8 @@ class SiteMemory:
             enrollment_id=enrollment_id,
             expiry_date=expiry_date,
             message_id=message_id,
+            line=None if line is None else line.line,
+            line_expiry=None if line is None else line.expiry_date,
         )
 
     async def revoked_lines(self, lines: Iterable[str]) -> frozenset[str]:
@@ -91,8 +109,19 @@ class SiteMemory:
         rows = await self._rows("thinkific_revoked_lines", lines=sorted(set(lines)))
         return frozenset(str(line) for (line,) in rows)
 
-    async def remember_revoked_line(self, line: str, message_id: int) -> None:
-        await self._execute("thinkific_remember_revoked_line", line=line, message_id=message_id)
+    async def revoke_line(self, line: str, message_id: int) -> None:
+        await self._execute("thinkific_revoke_line", line=line, message_id=message_id)
+
+    async def paid_until(self, user_id: int, course_id: int, line: str) -> PaidAccess | None:
+        """The access the user's other paid lines of the course still give, or None when no
+        other line is paid for."""
+        rows = await self._rows(
+            "thinkific_paid_lines", user_id=user_id, course_id=course_id, line=line
+        )
+        if not rows:
+            return None
+        ends = [end for (end,) in rows]
+        return PaidAccess(None if None in ends else max(ends))
 
     async def forget_enrollment(self, enrollment_id: int) -> None:
         await self._execute("thinkific_forget_enrollment", enrollment_id=enrollment_id)

@@ -2,7 +2,8 @@
 
 Access follows money. Thinkific has no DELETE for enrollments, and deleting would lose the
 learner's progress anyway, so the enrollment is expired: ``PUT /enrollments/{id}`` with
-``expiry_date`` set to now. The message shares the ordering key of the ``enrollment.requested``
+``expiry_date`` set to now, or, when another paid line of the same course still gives access,
+to the end of that access. The message shares the ordering key of the ``enrollment.requested``
 it takes back, so it is never delivered before the enrollment exists, unless that enrollment is
 dead: the line is then remembered as taken back, and the enrollment, retried later, grants
 nothing.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dispatcher.destinations.base import Message
-from dispatcher.destinations.thinkific.client import ThinkificClient
+from dispatcher.destinations.thinkific.client import NEVER, ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge, wire_time
 from dispatcher.destinations.thinkific.errors import unless_gone
 from dispatcher.destinations.thinkific.memory import KnownEnrollment, SiteMemory
@@ -64,11 +65,11 @@ class Revoker:
         self._clock = clock
 
     async def revoke(self, request: RevocationRequest, known: BatchKnowledge) -> int | None:
-        """The id of the enrollment expired, or None when the site has none to expire. The line
-        is first remembered as taken back, so its enrollment, were it still to come (dead and
-        retried, replayed), grants nothing."""
+        """The id of the enrollment written, or None when the site has none. The line is first
+        remembered as taken back, so its enrollment, were it still to come (dead and retried,
+        replayed), grants nothing."""
         if request.line is not None and request.line not in known.revoked:
-            await self._memory.remember_revoked_line(request.line, request.message_id)
+            await self._memory.revoke_line(request.line, request.message_id)
             known.revoked.add(request.line)
         remembered_user = known.users.get(request.email)
         user_id = (
@@ -81,21 +82,33 @@ class Revoker:
         remembered = known.enrollments.get((user_id, request.course_id))
         if remembered is not None and remembered.message_id == request.message_id:
             return remembered.enrollment_id  # this very message already expired it
-        enrollment_id = await self._expire(user_id, request, remembered)
+        until = await self._access_left(user_id, request)
+        enrollment_id = await self._end_at(until, user_id, request, remembered)
         if enrollment_id is not None:
-            expiry = self._clock()
             await self._memory.remember_enrollment(
-                user_id, request.course_id, enrollment_id, expiry, request.message_id
+                user_id, request.course_id, enrollment_id, until, request.message_id
             )
             known.enrollments[(user_id, request.course_id)] = KnownEnrollment(
-                enrollment_id, expiry, request.message_id
+                enrollment_id, until, request.message_id
             )
         return enrollment_id
 
-    async def _expire(
-        self, user_id: int, request: RevocationRequest, remembered: KnownEnrollment | None
+    async def _access_left(self, user_id: int, request: RevocationRequest) -> datetime | None:
+        """Now, unless another paid line of the same course still gives access: then the end
+        of that access (None: never), so a refund of one purchase never takes another away."""
+        if request.line is None:
+            return self._clock()
+        paid = await self._memory.paid_until(user_id, request.course_id, request.line)
+        return self._clock() if paid is None else paid.expiry_date
+
+    async def _end_at(
+        self,
+        until: datetime | None,
+        user_id: int,
+        request: RevocationRequest,
+        remembered: KnownEnrollment | None,
     ) -> int | None:
-        body = {"expiry_date": wire_time(self._clock())}
+        body = {"expiry_date": wire_time(until or NEVER)}
         if remembered is not None:
             if await unless_gone(self._client.update_enrollment(remembered.enrollment_id, body)):
                 return remembered.enrollment_id
