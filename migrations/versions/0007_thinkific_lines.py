@@ -2,14 +2,14 @@
 enrollment of a revoked line grants nothing, and taking a line back keeps what other paid lines
 of the course give (access follows money, whatever the delivery order).
 
-Revision ID: 0012
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
-revision = "0012"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
