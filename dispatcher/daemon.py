@@ -22,7 +22,6 @@ import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher import web
 from dispatcher.config import Config, DestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
@@ -32,8 +31,11 @@ from dispatcher.jobs import scheduled_jobs
 from dispatcher.listener import Listener
 from dispatcher.mapping.reload import MappingSet
 from dispatcher.metrics import Metrics
+from dispatcher.ops import web
+from dispatcher.ops.access import HOW_TO_CONFIGURE, Access
+from dispatcher.ops.console import Console
+from dispatcher.ops.status import Sampler
 from dispatcher.scheduler import JobContext, start_scheduler
-from dispatcher.status import Sampler
 from dispatcher.worker import DestinationWorker
 from outbox.resources import resource_dir
 
@@ -117,7 +119,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         background = [
             asyncio.create_task(Listener(database_url, wakeups).run(stopping)),
             asyncio.create_task(sampler.run(stopping)),
-            *_http_server(config, metrics, sampler, mappings, worker_id, log),
+            *_http_server(config, metrics, sampler, pool, mappings, worker_id, log),
         ]
         _reload_on_hangup(mappings, log)
         scheduler = start_scheduler(
@@ -139,6 +141,7 @@ def _http_server(
     config: Config,
     metrics: Metrics,
     sampler: Sampler,
+    pool: AsyncConnectionPool[Any],
     mappings: MappingSet | None,
     worker_id: str,
     log: Any,
@@ -156,9 +159,17 @@ def _http_server(
     except OSError as exc:
         log.warning("status page disabled: cannot listen", port=top.http_port, error=str(exc))
         return []
+    access = Access.from_environment(os.environ, top.http_host)
+    if access.problem or not (access.configured or access.open_views):
+        log.warning(
+            "console refuses pages and actions until an operator is configured",
+            problem=access.problem,
+            fix=HOW_TO_CONFIGURE,
+        )
     app = web.create_app(
         metrics,
         sampler,
+        Console(pool, access),
         mappings_ok=lambda: mappings is None or mappings.current is not None,
         worker_id=worker_id,
     )

@@ -43,7 +43,7 @@ class Sampler:
         self.interval = interval
         self._slow_at = float("-inf")
         self.snapshot = Snapshot()
-        self.log = structlog.get_logger("dispatcher.status")
+        self.log = structlog.get_logger("dispatcher.ops.status")
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():

@@ -1,25 +1,39 @@
-"""The daemon's HTTP side: /metrics, /healthz, /readyz and a small read-only status page."""
+"""The daemon's HTTP side: /metrics, /healthz, /readyz, the status page and the console.
+
+/metrics and the health checks are always open (Prometheus and load balancers call them); the
+pages and the console's actions are guarded by ``access.Access`` (see ``console``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from dispatcher.metrics import Metrics
-from dispatcher.status import Sampler
+from dispatcher.ops.console import Console, page
+from dispatcher.ops.status import Sampler
+
+STATIC = Path(__file__).parent / "static"
 
 PAGE_REFRESH_SECONDS = 5
 
 
 def create_app(
-    metrics: Metrics, sampler: Sampler, *, mappings_ok: Callable[[], bool], worker_id: str
+    metrics: Metrics,
+    sampler: Sampler,
+    console: Console,
+    *,
+    mappings_ok: Callable[[], bool],
+    worker_id: str,
 ) -> Starlette:
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -38,15 +52,26 @@ def create_app(
             body["database_error"] = sampler.snapshot.error
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(render_page(sampler, worker_id))
+    async def status_page(request: Request) -> Response:
+        viewer = console.viewer(request)
+        if isinstance(viewer, Response):
+            return viewer
+        return page(
+            "outbox dispatcher",
+            render_page(sampler, worker_id),
+            viewer,
+            "/",
+            refresh=PAGE_REFRESH_SECONDS,
+        )
 
     return Starlette(
         routes=[
             Route("/metrics", metrics_endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/", page),
+            Route("/", status_page),
+            *console.routes(),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )
 
@@ -77,20 +102,9 @@ def render_page(sampler: Sampler, worker_id: str) -> str:
         [(*row[:7], f"{row[7]:.0f}") for row in snap.attempts],
         "attempts",
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="{PAGE_REFRESH_SECONDS}">
-<title>outbox dispatcher</title>
-<style>
- body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1d2433; }}
- table {{ border-collapse: collapse; margin-bottom: 2rem; }}
- th, td {{ border-bottom: 1px solid #d6dae3; padding: .3rem .8rem; text-align: left; }}
- th {{ background: #f1f3f7; }} caption {{ text-align: left; font-weight: 600; padding: .4rem 0; }}
-</style></head>
-<body><h1>Outbox dispatcher</h1>
+    return f"""<h1>Outbox dispatcher</h1>
 <p id="worker">worker {escape(worker_id)} · refreshes every {PAGE_REFRESH_SECONDS} s</p>
-{lag}{backlog}{dead}{attempts}
-</body></html>"""
+{lag}{backlog}{dead}{attempts}"""
 
 
 def _table(caption: str, headers: list[str], rows: list[tuple[Any, ...]], ident: str) -> str:

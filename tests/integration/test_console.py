@@ -1,0 +1,276 @@
+"""The operator console over a real database: who may look, who may act, what an action records."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+
+from dispatcher.destinations.base import Result
+from dispatcher.metrics import Metrics
+from dispatcher.ops.access import Access
+from dispatcher.ops.console import COOKIE, Console
+from dispatcher.ops.status import Sampler
+from dispatcher.ops.web import create_app
+from tests.fixtures.console import csrf_of, deliver_all, publish_factory
+
+TOKEN = "s3cret-token-of-ada-0001"
+USERS = {"OUTBOX_CONSOLE_USERS": f"ada:{TOKEN},grace:another-token-0000002"}
+BASE = "http://127.0.0.1:8700"
+
+AppFactory = Callable[[dict[str, str], str], Starlette]
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    async with AsyncConnectionPool(
+        db_url, min_size=1, max_size=3, open=False, kwargs={"autocommit": True}
+    ) as p:
+        yield p
+
+
+@pytest.fixture
+async def aconn(db_url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def app_factory(pool: AsyncConnectionPool[Any]) -> AppFactory:
+    def build(env: dict[str, str], host: str = "127.0.0.1") -> Starlette:
+        metrics = Metrics()
+        console = Console(pool, Access.from_environment(env, host))
+        sampler = Sampler(pool, metrics, 1.0)
+        return create_app(metrics, sampler, console, mappings_ok=lambda: True, worker_id="w-1")
+
+    return build
+
+
+def client(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
+
+
+async def sign_in(http: httpx.AsyncClient, name: str = "ada", token: str = TOKEN) -> None:
+    answer = await http.post("/login", data={"name": name, "token": token, "next": "/dead"})
+    assert answer.status_code == 303, answer.text
+    assert COOKIE in http.cookies
+
+
+async def one_dead(conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]) -> int:
+    message_id = publish_factory(conn, {"n": 1})
+    await deliver_all(aconn, Result.DEAD, "INVALID_FIELD")
+    return message_id
+
+
+def audit(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    rows = conn.execute(
+        "SELECT actor, action, message_id, destination, detail, reason, affected "
+        "FROM outbox.operator_actions ORDER BY id"
+    ).fetchall()
+    conn.commit()
+    return rows
+
+
+def status_of(conn: psycopg.Connection[Any], message_id: int) -> str:
+    row = conn.execute("SELECT status::text FROM outbox.messages WHERE id = %s", (message_id,))
+    status = row.fetchone()
+    conn.commit()
+    assert status is not None
+    return str(status[0])
+
+
+async def test_console_views_need_no_login_on_loopback(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    await one_dead(conn, aconn)
+    async with client(app_factory({}, "127.0.0.1")) as http:
+        dead = await http.get("/dead")
+        status = await http.get("/")
+    assert dead.status_code == 200
+    assert "INVALID_FIELD" in dead.text
+    assert 'name="csrf"' not in dead.text  # nobody signed in: no action forms
+    assert "Sign in" in dead.text
+    assert status.status_code == 200
+    assert "default-src 'none'" in dead.headers["content-security-policy"]
+
+
+async def test_console_off_loopback_without_operators_refuses_pages_but_not_metrics(
+    app_factory: AppFactory,
+) -> None:
+    async with client(app_factory({}, "0.0.0.0")) as http:
+        dead = await http.get("/dead")
+        status = await http.get("/")
+        metrics = await http.get("/metrics")
+        health = await http.get("/healthz")
+    assert dead.status_code == status.status_code == 403
+    assert "OUTBOX_CONSOLE_USERS" in dead.text
+    assert "non-loopback" in dead.text
+    assert metrics.status_code == health.status_code == 200
+
+
+async def test_console_off_loopback_asks_for_a_sign_in_then_shows_the_page(
+    app_factory: AppFactory,
+) -> None:
+    async with client(app_factory(USERS, "0.0.0.0")) as http:
+        first = await http.get("/dead?destination=webhook")
+        await sign_in(http)
+        second = await http.get("/dead")
+    assert first.status_code == 303
+    assert first.headers["location"] == "/login?next=%2Fdead%3Fdestination%3Dwebhook"
+    assert second.status_code == 200
+    assert "ada" in second.text
+
+
+async def test_console_sign_in_with_a_wrong_token_is_refused(app_factory: AppFactory) -> None:
+    async with client(app_factory(USERS, "127.0.0.1")) as http:
+        wrong = await http.post("/login", data={"name": "ada", "token": "x" * 24})
+        other = await http.post("/login", data={"name": "grace", "token": TOKEN})
+    assert wrong.status_code == other.status_code == 401
+    assert "Wrong name or token" in wrong.text
+    assert COOKIE not in http.cookies
+
+
+async def test_console_action_without_a_token_is_refused_and_changes_nothing(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    message_id = await one_dead(conn, aconn)
+    form = {"message_id": str(message_id), "reason": "field restored", "csrf": "0" * 64}
+    async with client(app_factory(USERS, "127.0.0.1")) as http:
+        anonymous = await http.post("/actions/retry", data=form)
+        http.cookies.set(COOKIE, f"ada.9999999999.{'0' * 64}")
+        forged = await http.post("/actions/retry", data=form)
+    async with client(app_factory({}, "127.0.0.1")) as http:
+        unconfigured = await http.post("/actions/retry", data=form)
+    assert anonymous.status_code == forged.status_code == 401
+    assert unconfigured.status_code == 403
+    assert "OUTBOX_CONSOLE_USERS" in unconfigured.text
+    assert status_of(conn, message_id) == "dead"
+    assert audit(conn) == []
+
+
+async def test_console_action_needs_its_csrf_token_and_our_origin(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    message_id = await one_dead(conn, aconn)
+    async with client(app_factory(USERS, "127.0.0.1")) as http:
+        await sign_in(http)
+        csrf = csrf_of((await http.get("/dead")).text)
+        form = {"message_id": str(message_id), "reason": "field restored"}
+        missing = await http.post("/actions/retry", data=form)
+        wrong = await http.post("/actions/retry", data={**form, "csrf": "f" * 64})
+        elsewhere = await http.post(
+            "/actions/retry",
+            data={**form, "csrf": csrf},
+            headers={"origin": "http://evil.example"},
+        )
+        as_json = await http.post("/actions/retry", json={**form, "csrf": csrf})
+    assert missing.status_code == wrong.status_code == elsewhere.status_code == 403
+    assert "CSRF" in wrong.text
+    assert "another site" in elsewhere.text
+    assert as_json.status_code == 415
+    assert status_of(conn, message_id) == "dead"
+    assert audit(conn) == []
+
+
+async def test_console_retry_is_audited_under_the_operator_name(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    message_id = await one_dead(conn, aconn)
+    async with client(app_factory(USERS, "127.0.0.1")) as http:
+        await sign_in(http)
+        csrf = csrf_of((await http.get("/dead")).text)
+        form = {"message_id": str(message_id), "csrf": csrf}
+        no_reason = await http.post("/actions/retry", data={**form, "reason": " "})
+        done = await http.post("/actions/retry", data={**form, "reason": "field restored"})
+        after = await http.get(done.headers["location"])
+    assert no_reason.status_code == 400
+    assert "Say why" in no_reason.text
+    assert done.status_code == 303
+    assert f"message {message_id} queued again" in after.text
+    assert status_of(conn, message_id) == "pending"
+    assert audit(conn) == [("console:ada", "retry", message_id, None, None, "field restored", 1)]
+
+
+async def test_console_dead_letters_grouped_by_cause_and_retried_by_cause(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    for n in range(3):
+        publish_factory(conn, {"n": n})
+    await deliver_all(aconn, Result.DEAD, "STRING_TOO_LONG")
+    for n in range(2):
+        publish_factory(conn, {"n": n})
+    await deliver_all(aconn, Result.DEAD, "INVALID_FIELD")
+    async with client(app_factory(USERS, "127.0.0.1")) as http:
+        await sign_in(http)
+        page = (await http.get("/dead")).text
+        done = await http.post(
+            "/actions/retry-cause",
+            data={
+                "destination": "webhook",
+                "error_code": "INVALID_FIELD",
+                "reason": "mapping fixed",
+                "csrf": csrf_of(page),
+            },
+        )
+        after = (await http.get(done.headers["location"])).text
+    causes = page.split('id="causes"')[1].split("</table>")[0]
+    assert "STRING_TOO_LONG</a></td><td>3</td>" in causes
+    assert "INVALID_FIELD</a></td><td>2</td>" in causes
+    assert "first seen" in causes
+    assert " ago</time>" in causes
+    assert "2 dead message(s) of webhook with INVALID_FIELD queued again" in after
+    assert audit(conn) == [
+        (
+            "console:ada",
+            "retry_dead",
+            None,
+            "webhook",
+            "error_code=INVALID_FIELD",
+            "mapping fixed",
+            2,
+        )
+    ]
+
+
+async def test_console_cancel_is_audited_and_frees_the_key(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    head = publish_factory(conn, {"n": 1}, key="order:SO-7")
+    behind = publish_factory(conn, {"n": 2}, key="order:SO-7")
+    async with client(app_factory({"OUTBOX_CONSOLE_TOKEN": TOKEN}, "127.0.0.1")) as http:
+        await sign_in(http, name="grace")
+        csrf = csrf_of((await http.get(f"/messages/{head}")).text)
+        done = await http.post(
+            "/actions/cancel", data={"message_id": str(head), "reason": "duplicate", "csrf": csrf}
+        )
+    assert done.status_code == 303
+    assert status_of(conn, head) == "cancelled"
+    assert audit(conn) == [("console:grace", "cancel", head, None, None, "duplicate", 1)]
+    assert await deliver_all(aconn, Result.DELIVERED) == [behind]
+
+
+async def test_console_dead_letters_are_paged(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    conn.execute(
+        "INSERT INTO outbox.messages (destination, event_type, payload, status, last_error_code) "
+        "SELECT 'webhook', 'bulk', jsonb_build_object('n', g), 'dead', 'INVALID_FIELD' "
+        "FROM generate_series(1, 120) g"
+    )
+    conn.commit()
+    async with client(app_factory({}, "127.0.0.1")) as http:
+        first = (await http.get("/dead")).text
+        older = first.split('id="older" href="')[1].split('"')[0].replace("&amp;", "&")
+        second = (await http.get(older)).text
+        third = (await http.get(second.split('id="older" href="')[1].split('"')[0])).text
+    rows = [
+        p.split('id="dead"')[1].split("</table>")[0].count("/messages/")
+        for p in (first, second, third)
+    ]
+    assert rows == [50, 50, 20]
+    assert 'id="older"' not in third
