@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from dispatcher.ops.access import Access
 from dispatcher.ops.console import COOKIE, Console
 from dispatcher.ops.status import Sampler
 from dispatcher.ops.web import create_app
+from outbox import place_order
+from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 from tests.fixtures.console import csrf_of, deliver_all, publish_factory
 
 TOKEN = "s3cret-token-of-ada-0001"
@@ -274,3 +277,93 @@ async def test_console_dead_letters_are_paged(
     ]
     assert rows == [50, 50, 20]
     assert 'id="older"' not in third
+
+
+async def place_sample_order(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    book = product_factory(conn)
+    course = product_factory(conn, "digital_license")
+    buyer = customer_factory(email="Ada.Lovelace@example.org", last_name="Lovelace")
+    place_order(conn, order_factory(line(book), line(course), number="SO-1042", customer=buyer))
+    conn.commit()
+    rows = conn.execute(
+        "SELECT id, destination, correlation_id::text FROM outbox.messages ORDER BY id"
+    ).fetchall()
+    conn.commit()
+    return {"ids": [r[0] for r in rows], "by": {r[1]: r[0] for r in rows}, "corr": rows[0][2]}
+
+
+def result_ids(page: str) -> list[int]:
+    table = page.split('id="results"')[1].split("</table>")[0]
+    return [int(x) for x in re.findall(r'href="/messages/(\d+)"', table)]
+
+
+async def test_console_find_by_order_email_key_correlation_and_id(
+    conn: psycopg.Connection[Any], app_factory: AppFactory
+) -> None:
+    order = await place_sample_order(conn)
+    other = publish_factory(conn, {"n": 1}, key="customer:c-77")
+    newest_first = sorted(order["ids"], reverse=True)
+    async with client(app_factory({}, "127.0.0.1")) as http:
+        by_number = (await http.get("/find", params={"q": "SO-1042"})).text
+        by_email = (await http.get("/find", params={"q": "ADA.LOVELACE@example.org"})).text
+        by_corr = (await http.get("/find", params={"q": order["corr"]})).text
+        by_id = (await http.get("/find", params={"q": str(other)})).text
+        by_key = (await http.get("/find", params={"q": "customer:c-77"})).text
+        by_order_key = (await http.get("/find", params={"q": "order:SO-1042"})).text
+        nothing = (await http.get("/find", params={"q": "SO-0000"})).text
+    assert result_ids(by_number) == newest_first
+    assert result_ids(by_email) == newest_first
+    assert result_ids(by_corr) == newest_first
+    assert result_ids(by_id) == [other]
+    assert result_ids(by_key) == [other]
+    assert set(result_ids(by_order_key)) == set(order["ids"])
+    assert result_ids(nothing) == []
+    assert "0 message(s)" in nothing
+    assert "lovelace@" not in by_email.lower()  # matched, never shown back in full
+    assert "A***@example.org" in by_email
+
+
+async def test_console_message_page_tells_its_life_with_personal_fields_masked(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any], app_factory: AppFactory
+) -> None:
+    order = await place_sample_order(conn)
+    salesforce = order["by"]["salesforce"]
+    await deliver_all(aconn, Result.RETRY, "UNABLE_TO_LOCK_ROW", destination="salesforce")
+    conn.execute("UPDATE outbox.messages SET next_attempt_at = now() WHERE id = %s", (salesforce,))
+    conn.commit()
+    await deliver_all(aconn, Result.DEAD, "INVALID_FIELD", destination="salesforce")
+    with conn.transaction():
+        conn.execute("SELECT set_config('outbox.actor', 'ops:grace', true)")
+        conn.execute("SELECT outbox.retry(%s, 'field restored')", (salesforce,))
+    conn.commit()
+    async with client(app_factory({}, "127.0.0.1")) as http:
+        page = (await http.get(f"/messages/{salesforce}")).text
+        missing = await http.get("/messages/999999")
+    life = page.split('id="life"')[1].split("</table>")[0]
+    assert life.count("<td>attempt</td>") == 2
+    assert "UNABLE_TO_LOCK_ROW" in life
+    assert "INVALID_FIELD" in life
+    assert "<td>400</td>" in life
+    assert "ops:grace" in life
+    assert "field restored" in life
+    payload = page.split('id="payload"')[1].split("</pre>")[0]
+    assert "SO-1042" in payload
+    assert "A***@example.org" in payload
+    assert "Lovelace" not in page
+    assert "Ada.Lovelace" not in page
+    related = page.split('id="related"')[1].split("</table>")[0]
+    assert f'/messages/{order["by"]["thinkific"]}"' in related
+    assert missing.status_code == 404
+    assert "no message 999999" in missing.text
+
+
+async def test_console_message_page_shows_what_blocks_it_and_what_waits(
+    conn: psycopg.Connection[Any], app_factory: AppFactory
+) -> None:
+    first, second, third = (publish_factory(conn, {"n": n}, key="order:SO-9") for n in range(3))
+    async with client(app_factory({}, "127.0.0.1")) as http:
+        page = (await http.get(f"/messages/{second}")).text
+    related = page.split('id="related"')[1].split("</table>")[0]
+    rows = {int(i): rest for i, rest in re.findall(r'/messages/(\d+)">\d+</a>(.*?)</tr>', related)}
+    assert "ahead: blocks it" in rows[first]
+    assert "behind: waits for it" in rows[third]
