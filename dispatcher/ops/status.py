@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -36,12 +37,17 @@ class Snapshot:
 class Sampler:
     # The heavier views (reconciliation joins the orders of a month) are read less often.
     SLOW_EVERY_SECONDS = 60.0
+    # The per-minute roll-up for the console's charts: minutes are counted once they are this
+    # old, at most this many a pass (a fresh database catches up on its first day in passes).
+    SETTLE_SECONDS = 20
+    ROLL_UP_MAX_MINUTES = 60
 
     def __init__(self, pool: AsyncConnectionPool[Any], metrics: Metrics, interval: float) -> None:
         self.pool = pool
         self.metrics = metrics
         self.interval = interval
         self._slow_at = float("-inf")
+        self._minutes_pruned_at = float("-inf")
         self.snapshot = Snapshot()
         self.log = structlog.get_logger("dispatcher.ops.status")
 
@@ -52,6 +58,11 @@ class Sampler:
             except (psycopg.Error, OSError, TimeoutError) as exc:
                 self.snapshot.error = str(exc)
                 self.log.warning("could not sample the outbox", error=str(exc))
+            else:
+                try:
+                    await self.keep_minutes()
+                except (psycopg.Error, OSError, TimeoutError) as exc:
+                    self.log.warning("could not keep the per-minute figures", error=str(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=self.interval)
 
@@ -69,6 +80,32 @@ class Sampler:
                 await self._sample_slow(conn)
         self.snapshot = snapshot
         self._publish(snapshot)
+
+    async def keep_minutes(self, now: datetime | None = None) -> None:
+        """Record this sample's lag in its minute and roll finished minutes up (charts)."""
+        lag = self.snapshot.lag
+        async with self.pool.connection(timeout=5) as conn:
+            await conn.execute(
+                query("record_lag_minute"),
+                {
+                    "now": now,
+                    "destinations": [row[0] for row in lag],
+                    "ages": [row[1] for row in lag],
+                    "undelivered": [row[2] for row in lag],
+                },
+            )
+            await conn.execute(
+                query("roll_up_minutes"),
+                {
+                    "now": now,
+                    "settle_seconds": self.SETTLE_SECONDS,
+                    "max_minutes": self.ROLL_UP_MAX_MINUTES,
+                },
+            )
+            if self._slow_at == self._minutes_pruned_at:
+                return
+            self._minutes_pruned_at = self._slow_at
+            await conn.execute(query("prune_minutes"), {"now": now})
 
     async def _sample_slow(self, conn: psycopg.AsyncConnection[Any]) -> None:
         for destination, findings in await _rows(conn, "drift_counts", {}):

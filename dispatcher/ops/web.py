@@ -7,9 +7,7 @@ pages and the console's actions are guarded by ``access.Access`` (see ``console`
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -20,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from dispatcher.metrics import Metrics
 from dispatcher.ops.console import Console, page
+from dispatcher.ops.glance import Glance
 from dispatcher.ops.status import Sampler
 
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +34,8 @@ def create_app(
     mappings_ok: Callable[[], bool],
     worker_id: str,
 ) -> Starlette:
+    glance = Glance(console.pool, metrics, console.clock)
+
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -56,13 +57,9 @@ def create_app(
         viewer = console.viewer(request)
         if isinstance(viewer, Response):
             return viewer
-        return page(
-            "outbox dispatcher",
-            render_page(sampler, worker_id),
-            viewer,
-            "/",
-            refresh=PAGE_REFRESH_SECONDS,
-        )
+        window = request.query_params.get("window", "hour")
+        body = await glance.render(sampler.snapshot, worker_id, window)
+        return page("outbox dispatcher", body, viewer, "/", refresh=PAGE_REFRESH_SECONDS)
 
     return Starlette(
         routes=[
@@ -74,48 +71,3 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     )
-
-
-def render_page(sampler: Sampler, worker_id: str) -> str:
-    snap = sampler.snapshot
-    lag = _table(
-        "Destinations",
-        ["destination", "undelivered", "oldest undelivered", "paused until"],
-        [(d, n, f"{age:.1f} s", paused or "") for d, age, n, paused in snap.lag],
-        "lag",
-    )
-    backlog = _table(
-        "Backlog",
-        ["destination", "status", "messages", "oldest", "next retry"],
-        [(d, s, n, f"{age:.1f} s", nxt or "") for d, s, n, age, nxt in snap.backlog],
-        "backlog",
-    )
-    dead = _table(
-        "Dead letters",
-        ["id", "destination", "event", "code", "message", "attempts", "last attempt"],
-        [row for row in snap.dead],
-        "dead",
-    )
-    attempts = _table(
-        "Recent attempts",
-        ["finished", "destination", "message", "event", "outcome", "http", "code", "ms"],
-        [(*row[:7], f"{row[7]:.0f}") for row in snap.attempts],
-        "attempts",
-    )
-    return f"""<h1>Outbox dispatcher</h1>
-<p id="worker">worker {escape(worker_id)} · refreshes every {PAGE_REFRESH_SECONDS} s</p>
-{lag}{backlog}{dead}{attempts}"""
-
-
-def _table(caption: str, headers: list[str], rows: list[tuple[Any, ...]], ident: str) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = (
-        "".join(
-            "<tr>"
-            + "".join(f"<td>{escape(str(cell if cell is not None else ''))}</td>" for cell in row)
-            + "</tr>"
-            for row in rows
-        )
-        or f'<tr><td colspan="{len(headers)}">none</td></tr>'
-    )
-    return f'<table id="{ident}"><caption>{escape(caption)}</caption><tr>{head}</tr>{body}</table>'

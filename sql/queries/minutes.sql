@@ -1,0 +1,79 @@
+-- Per-minute figures for the console's charts (outbox.minutes), kept by the status sampler.
+
+-- name: roll_up_minutes :one
+-- Count the attempts of finished minutes into outbox.minutes and move the watermark, at most
+-- %(max_minutes)s minutes a pass. A minute is rolled %(settle_seconds)s after it ends, long after
+-- the short transactions that record attempts have committed. One dispatcher rolls at a time:
+-- the others skip the locked watermark row. Re-counting a minute overwrites, never adds.
+WITH mark AS (
+    SELECT r.rolled_until FROM outbox.rollups r WHERE r.name = 'minutes' FOR UPDATE SKIP LOCKED
+), span AS (
+    SELECT k.rolled_until AS since,
+           least(k.rolled_until + make_interval(mins => %(max_minutes)s),
+                 date_trunc('minute', coalesce(%(now)s::timestamptz, now())
+                                      - make_interval(secs => %(settle_seconds)s))) AS until
+      FROM mark k
+), counted AS (
+    INSERT INTO outbox.minutes AS t (destination, minute, delivered, failed, dead)
+    SELECT m.destination, date_trunc('minute', a.finished_at),
+           count(*) FILTER (WHERE a.outcome = 'delivered'),
+           count(*) FILTER (WHERE a.outcome = 'retry'),
+           count(*) FILTER (WHERE a.outcome = 'dead')
+      FROM span s
+      JOIN outbox.attempts a ON a.finished_at >= s.since AND a.finished_at < s.until
+      JOIN outbox.messages m ON m.id = a.message_id
+     GROUP BY 1, 2
+    ON CONFLICT (destination, minute) DO UPDATE
+       SET delivered = excluded.delivered, failed = excluded.failed, dead = excluded.dead
+    RETURNING 1
+)
+UPDATE outbox.rollups r
+   SET rolled_until = s.until
+  FROM span s
+ WHERE r.name = 'minutes' AND s.until > s.since
+RETURNING r.rolled_until, (SELECT count(*) FROM counted)
+
+-- name: record_lag_minute :exec
+-- The sampled lag of each destination, kept per minute (the largest age seen in the minute).
+INSERT INTO outbox.minutes AS t (destination, minute, oldest_age_seconds, undelivered)
+SELECT s.destination, date_trunc('minute', coalesce(%(now)s::timestamptz, now())), s.age, s.n
+  FROM unnest(%(destinations)s::text[], %(ages)s::float8[], %(undelivered)s::int[])
+       AS s (destination, age, n)
+ON CONFLICT (destination, minute) DO UPDATE
+   SET oldest_age_seconds = greatest(t.oldest_age_seconds, excluded.oldest_age_seconds),
+       undelivered = excluded.undelivered
+
+-- name: prune_minutes :exec
+DELETE FROM outbox.minutes
+ WHERE minute < coalesce(%(now)s::timestamptz, now()) - interval '8 days'
+
+-- name: console_minutes :many
+-- Per destination and minute since %(since)s: the rolled-up counts, and for the minutes not
+-- rolled up yet (the last one or two) the attempts themselves, read through the BRIN index on
+-- finished_at. At most 1,440 small rows per destination for a day.
+WITH mark AS (
+    SELECT greatest(r.rolled_until, %(since)s::timestamptz) AS rolled_until
+      FROM outbox.rollups r WHERE r.name = 'minutes'
+), tail AS (
+    SELECT m.destination, date_trunc('minute', a.finished_at) AS minute,
+           count(*) FILTER (WHERE a.outcome = 'delivered') AS delivered,
+           count(*) FILTER (WHERE a.outcome = 'retry') AS failed,
+           count(*) FILTER (WHERE a.outcome = 'dead') AS dead
+      FROM mark k
+      JOIN outbox.attempts a ON a.finished_at >= k.rolled_until
+      JOIN outbox.messages m ON m.id = a.message_id
+     GROUP BY 1, 2
+), rolled AS (
+    SELECT n.* FROM outbox.minutes n WHERE n.minute >= %(since)s::timestamptz
+)
+SELECT coalesce(r.destination, t.destination) AS destination,
+       coalesce(r.minute, t.minute) AS minute,
+       coalesce(t.delivered, CASE WHEN r.minute < k.rolled_until THEN r.delivered END, 0)::int
+           AS delivered,
+       coalesce(t.failed, CASE WHEN r.minute < k.rolled_until THEN r.failed END, 0)::int AS failed,
+       coalesce(t.dead, CASE WHEN r.minute < k.rolled_until THEN r.dead END, 0)::int AS dead,
+       r.oldest_age_seconds
+  FROM rolled r
+  FULL JOIN tail t ON t.destination = r.destination AND t.minute = r.minute
+ CROSS JOIN mark k
+ ORDER BY 1, 2

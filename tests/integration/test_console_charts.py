@@ -1,0 +1,154 @@
+"""The console's charts: attempts rolled up per minute, the sampled lag, the page over both."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from dispatcher.metrics import Metrics
+from dispatcher.ops.access import Access
+from dispatcher.ops.console import Console
+from dispatcher.ops.status import Sampler
+from dispatcher.ops.web import create_app
+from tests.fixtures.console import publish_factory
+
+NOW = datetime.now(UTC).replace(second=30, microsecond=0)  # half way through a minute
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    async with AsyncConnectionPool(
+        db_url, min_size=1, max_size=3, open=False, kwargs={"autocommit": True}
+    ) as p:
+        yield p
+
+
+def attempts_factory(
+    conn: psycopg.Connection[Any],
+    outcome: str,
+    count: int,
+    ago: timedelta,
+    destination: str = "webhook",
+) -> None:
+    """Attempts finished ``ago`` before NOW, each of a message of its own."""
+    for _ in range(count):
+        message_id = publish_factory(conn, {"seeded": outcome}, destination=destination)
+        at = NOW - ago
+        conn.execute(
+            "INSERT INTO outbox.attempts (message_id, number, worker, started_at, finished_at, "
+            "outcome, duration_ms) VALUES (%s, 1, 'w-seed', %s, %s, %s, 5)",
+            (message_id, at, at, outcome),
+        )
+        status = {"delivered": "delivered", "dead": "dead", "retry": "retrying"}[outcome]
+        conn.execute("UPDATE outbox.messages SET status = %s WHERE id = %s", (status, message_id))
+    conn.commit()
+
+
+def seed(conn: psycopg.Connection[Any]) -> None:
+    attempts_factory(conn, "delivered", 3, timedelta(minutes=30))
+    attempts_factory(conn, "retry", 1, timedelta(minutes=30))
+    attempts_factory(conn, "dead", 2, timedelta(minutes=10))
+    attempts_factory(conn, "delivered", 1, timedelta(seconds=10))  # this minute: not rolled yet
+    attempts_factory(conn, "delivered", 5, timedelta(hours=5))  # in the day, not the hour
+    attempts_factory(conn, "delivered", 4, timedelta(minutes=2), destination="salesforce")
+    publish_factory(conn, {"waiting": True})  # undelivered: a lag to sample
+
+
+def minutes(conn: psycopg.Connection[Any]) -> dict[tuple[str, int], tuple[int, int, int]]:
+    rows = conn.execute(
+        "SELECT destination, round(extract(epoch FROM %s - minute) / 60)::int, delivered, "
+        "failed, dead FROM outbox.minutes WHERE delivered + failed + dead > 0",
+        (NOW.replace(second=0),),
+    ).fetchall()
+    conn.commit()
+    return {(d, ago): (a, b, c) for d, ago, a, b, c in rows}
+
+
+async def test_sampler_rolls_finished_minutes_up_once(
+    conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    seed(conn)
+    sampler = Sampler(pool, Metrics(), 1.0)
+    sampler.ROLL_UP_MAX_MINUTES = 25 * 60  # the whole seeded day in one pass
+    await sampler.sample()
+    await sampler.keep_minutes(now=NOW)
+    conn.execute("UPDATE outbox.rollups SET rolled_until = rolled_until - interval '1 hour'")
+    conn.commit()
+    await sampler.keep_minutes(now=NOW)  # a second count of the same minutes replaces, never adds
+    assert minutes(conn) == {
+        ("webhook", 30): (3, 1, 0),
+        ("webhook", 10): (0, 0, 2),
+        ("webhook", 300): (5, 0, 0),
+        ("salesforce", 2): (4, 0, 0),
+    }
+    rolled = conn.execute("SELECT rolled_until FROM outbox.rollups").fetchone()
+    assert rolled == (NOW.replace(second=0),)  # the minute under way waits for the next pass
+    lag = conn.execute(
+        "SELECT undelivered, oldest_age_seconds > 0 FROM outbox.minutes "
+        "WHERE destination = 'webhook' AND minute = date_trunc('minute', %s::timestamptz)",
+        (NOW,),
+    ).fetchone()
+    assert lag == (2, True)  # the one waiting and the one retrying
+
+
+async def test_sampler_rolls_a_backlog_of_minutes_in_bounded_passes(
+    conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    seed(conn)
+    sampler = Sampler(pool, Metrics(), 1.0)
+    sampler.ROLL_UP_MAX_MINUTES = 60 * 20  # the seeded day holds 24 h of minutes
+    await sampler.sample()
+    await sampler.keep_minutes(now=NOW)
+    assert ("webhook", 300) in minutes(conn)
+    assert ("webhook", 30) not in minutes(conn)
+    await sampler.keep_minutes(now=NOW)
+    assert ("webhook", 30) in minutes(conn)
+
+
+async def test_console_front_page_charts_each_destination(
+    conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    seed(conn)
+    metrics = Metrics()
+    metrics.breaker_open.labels("webhook").set(2)
+    sampler = Sampler(pool, metrics, 1.0)
+    sampler.ROLL_UP_MAX_MINUTES = 25 * 60
+    await sampler.sample()
+    await sampler.keep_minutes(now=NOW)
+    console = Console(pool, Access.from_environment({}, "127.0.0.1"), clock=lambda: NOW)
+    app = create_app(metrics, sampler, console, mappings_ok=lambda: True, worker_id="w-1")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8700"
+    ) as http:
+        hour = (await http.get("/")).text
+        day = (await http.get("/?window=day")).text
+    counts = _svg_data(hour, "counts-webhook-hour")
+    assert counts == {"delivered": "4", "failed": "1", "dead": "2"}  # the live minute included
+    assert _svg_data(hour, "counts-salesforce-hour")["delivered"] == "4"
+    assert _svg_data(day, "counts-webhook-day") == {"delivered": "9", "failed": "1", "dead": "2"}
+    assert int(_svg_attr(hour, "age-webhook-hour", "max-age")) >= 0
+    card = hour.split('id="card-webhook"')[1].split("</div>")[0]
+    assert "open" in card
+    assert "not draining" in card  # nothing delivered in the last five whole minutes
+    salesforce = hour.split('id="card-salesforce"')[1].split("</div>")[0]
+    assert "nothing waiting" in salesforce
+    assert "not run by this process" in salesforce
+
+
+def _svg_data(page: str, ident: str) -> dict[str, str]:
+    return {name: _svg_attr(page, ident, name) for name in ("delivered", "failed", "dead")}
+
+
+def _svg_attr(page: str, ident: str, name: str) -> str:
+    tag = re.search(rf'<svg id="{ident}"[^>]*>', page)
+    assert tag, f"no chart {ident}"
+    found = re.search(rf'data-{name}="([^"]+)"', tag.group(0))
+    assert found
+    return found.group(1)
