@@ -71,6 +71,18 @@ class Metrics:
             ["problem"],
             registry=r,
         )
+        self.blocked_keys = Gauge(
+            "outbox_blocked_keys",
+            "Ordering keys whose head message keeps failing and holds the messages behind it.",
+            ["destination"],
+            registry=r,
+        )
+        self.blocked_key_seconds = Gauge(
+            "outbox_blocked_key_oldest_seconds",
+            "How long the longest-blocked ordering key has been held (0 when none is).",
+            ["destination"],
+            registry=r,
+        )
         self.paused = Gauge(
             "outbox_destination_paused",
             "1 while the destination is paused (rate limit).",

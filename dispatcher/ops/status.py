@@ -110,6 +110,11 @@ class Sampler:
     async def _sample_slow(self, conn: psycopg.AsyncConnection[Any]) -> None:
         for destination, findings in await _rows(conn, "drift_counts", {}):
             self.metrics.drift_findings.labels(destination).set(findings)
+        self.metrics.blocked_keys.clear()
+        self.metrics.blocked_key_seconds.clear()
+        for destination, keys, seconds in await _rows(conn, "blocked_key_counts", {}):
+            self.metrics.blocked_keys.labels(destination).set(keys)
+            self.metrics.blocked_key_seconds.labels(destination).set(seconds)
         self.metrics.reconciliation_gaps.clear()
         for problem, count in await _rows(conn, "reconciliation_counts", {}):
             self.metrics.reconciliation_gaps.labels(problem).set(count)

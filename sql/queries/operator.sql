@@ -48,3 +48,11 @@ SELECT destination, count(*) FILTER (WHERE kind <> 'clean') FROM outbox.current_
 
 -- name: reconciliation_counts :many
 SELECT problem, count(*) FROM outbox.reconciliation GROUP BY 1
+
+-- name: blocked_key_counts :many
+-- Ordering keys held by a failing head message, per destination (outbox.blocked_keys reads only
+-- live rows), and how long the oldest has been held: the gauges alerts watch.
+SELECT d.name, count(b.ordering_key), coalesce(max(extract(epoch FROM b.blocked_for)), 0)::float8
+  FROM outbox.destinations d
+  LEFT JOIN outbox.blocked_keys b ON b.destination = d.name
+ GROUP BY d.name

@@ -152,3 +152,24 @@ def _svg_attr(page: str, ident: str, name: str) -> str:
     found = re.search(rf'data-{name}="([^"]+)"', tag.group(0))
     assert found
     return found.group(1)
+
+
+async def test_sampler_exports_blocked_keys_per_destination(
+    conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    head = publish_factory(conn, {"n": 1}, key="order:SO-5")
+    publish_factory(conn, {"n": 2}, key="order:SO-5")
+    conn.execute(
+        "UPDATE outbox.messages SET status = 'retrying', attempts = 3, "
+        "created_at = now() - interval '20 minutes' WHERE id = %s",
+        (head,),
+    )
+    conn.commit()
+    metrics = Metrics()
+    await Sampler(pool, metrics, 1.0).sample()
+    value = metrics.registry.get_sample_value
+    assert value("outbox_blocked_keys", {"destination": "webhook"}) == 1
+    assert value("outbox_blocked_keys", {"destination": "salesforce"}) == 0
+    held = value("outbox_blocked_key_oldest_seconds", {"destination": "webhook"})
+    assert held is not None
+    assert held >= 1200
