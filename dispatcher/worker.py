@@ -67,6 +67,8 @@ class DestinationWorker:
         self.breaker = CircuitBreaker(
             settings.breaker_threshold, settings.breaker_cooldown, clock, self._breaker_moved
         )
+        # Exported from the start, closed: the series also says which process delivers here.
+        self.metrics.breaker_open.labels(destination.name).set(0)
         self.in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._last_reclaim = float("-inf")

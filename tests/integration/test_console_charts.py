@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from dispatcher.ops.access import Access
 from dispatcher.ops.console import Console
 from dispatcher.ops.status import Sampler
 from dispatcher.ops.web import create_app
-from tests.fixtures.console import publish_factory
+from tests.fixtures.console import past_attempts_factory, publish_factory
 
 NOW = datetime.now(UTC).replace(second=30, microsecond=0)  # half way through a minute
 
@@ -30,34 +31,14 @@ async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
         yield p
 
 
-def attempts_factory(
-    conn: psycopg.Connection[Any],
-    outcome: str,
-    count: int,
-    ago: timedelta,
-    destination: str = "webhook",
-) -> None:
-    """Attempts finished ``ago`` before NOW, each of a message of its own."""
-    for _ in range(count):
-        message_id = publish_factory(conn, {"seeded": outcome}, destination=destination)
-        at = NOW - ago
-        conn.execute(
-            "INSERT INTO outbox.attempts (message_id, number, worker, started_at, finished_at, "
-            "outcome, duration_ms) VALUES (%s, 1, 'w-seed', %s, %s, %s, 5)",
-            (message_id, at, at, outcome),
-        )
-        status = {"delivered": "delivered", "dead": "dead", "retry": "retrying"}[outcome]
-        conn.execute("UPDATE outbox.messages SET status = %s WHERE id = %s", (status, message_id))
-    conn.commit()
-
-
 def seed(conn: psycopg.Connection[Any]) -> None:
-    attempts_factory(conn, "delivered", 3, timedelta(minutes=30))
-    attempts_factory(conn, "retry", 1, timedelta(minutes=30))
-    attempts_factory(conn, "dead", 2, timedelta(minutes=10))
-    attempts_factory(conn, "delivered", 1, timedelta(seconds=10))  # this minute: not rolled yet
-    attempts_factory(conn, "delivered", 5, timedelta(hours=5))  # in the day, not the hour
-    attempts_factory(conn, "delivered", 4, timedelta(minutes=2), destination="salesforce")
+    past = functools.partial(past_attempts_factory, conn, now=NOW)
+    past("delivered", 3, timedelta(minutes=30))
+    past("retry", 1, timedelta(minutes=30))
+    past("dead", 2, timedelta(minutes=10))
+    past("delivered", 1, timedelta(seconds=10))  # this minute: not rolled yet
+    past("delivered", 5, timedelta(hours=5))  # in the day, not the hour
+    past("delivered", 4, timedelta(minutes=2), destination="salesforce")
     publish_factory(conn, {"waiting": True})  # undelivered: a lag to sample
 
 
