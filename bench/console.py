@@ -92,6 +92,7 @@ def seed(conn: psycopg.Connection[Any], messages: int, attempts: int, dead: int)
          CROSS JOIN LATERAL (
                SELECT now() - make_interval(secs => %(week)s * (1 - g::float8 / %(attempts)s))
                ) AS x (t)
+         ORDER BY g
         """,
         {"attempts": attempts, "week": week},
     )
@@ -128,7 +129,7 @@ def main() -> None:
         roll_up(conn)
         now = datetime.now(UTC)
         dead = conn.execute("SELECT count(*) FROM outbox.messages WHERE status = 'dead'").fetchone()
-        figure("dead letters seeded", float(dead[0] if dead else 0), "messages")
+        figure("seeded dead letters", float(dead[0] if dead else 0), "messages")
         middle = args.messages // 2
         target = conn.execute(
             "SELECT id, destination, ordering_key, correlation_id FROM outbox.messages "

@@ -85,6 +85,13 @@ BENCHMARKS = (
         "each contender stopped after 240 s instead of 600 s; one stopped reports its rate so far",
         timeout=900.0,
     ),
+    Benchmark(
+        "console",
+        ("--messages", "400000", "--attempts", "2000000", "--dead", "20000"),
+        "400,000 messages and 2,000,000 attempts instead of 2,000,000 and 10,000,000",
+        targets=(("dead letters", "≤ 50 ms"), ("find", "≤ 50 ms"), ("charts", "≤ 100 ms")),
+        timeout=900.0,
+    ),
 )
 
 

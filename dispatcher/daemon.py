@@ -33,7 +33,7 @@ from dispatcher.mapping.reload import MappingSet
 from dispatcher.metrics import Metrics
 from dispatcher.ops import web
 from dispatcher.ops.access import HOW_TO_CONFIGURE, Access
-from dispatcher.ops.console import Console
+from dispatcher.ops.console import Console, Mapper
 from dispatcher.ops.status import Sampler
 from dispatcher.scheduler import JobContext, start_scheduler
 from dispatcher.worker import DestinationWorker
@@ -169,7 +169,7 @@ def _http_server(
     app = web.create_app(
         metrics,
         sampler,
-        Console(pool, access),
+        Console(pool, access, mapper=_mapper(mappings)),
         mappings_ok=lambda: mappings is None or mappings.current is not None,
         worker_id=worker_id,
     )
@@ -177,6 +177,15 @@ def _http_server(
     host, port = sock.getsockname()[:2]
     log.info("status page and metrics", url=f"http://{host}:{port}/")
     return [asyncio.create_task(server.serve(sockets=[sock]))]
+
+
+def _mapper(mappings: MappingSet | None) -> Mapper | None:
+    """The console's view of the mapping in use: always the current one, reloads included."""
+    if mappings is None:
+        return None
+    return lambda destination, event_type, payload, lookup: mappings.current.apply(
+        destination, event_type, payload, lookup
+    )
 
 
 def load_mappings(config: Config, enabled: dict[str, DestinationConfig]) -> MappingSet | None:

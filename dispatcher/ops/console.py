@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from dispatcher.mapping import Lookup, MappedMessage, MappingError
 from dispatcher.ops import actions, pages
 from dispatcher.ops.access import Access
 from dispatcher.ops.html import CSP, frame, h
@@ -31,6 +32,10 @@ PAGE_SIZE = 50
 FIND_LIMIT = 200
 MAX_REASON = 500
 MAX_FORM_BYTES = 16_384
+Mapper = Callable[[str, str, dict[str, Any], Lookup], MappedMessage]
+# What the preview answers for a catalog look-up (Id-shaped, as a reference field wants); the
+# page says the value is read from the catalog when the message is sent.
+LOOKED_UP = "000000000000000AAA"
 Form = dict[str, str]
 
 
@@ -46,10 +51,12 @@ class Console:
         pool: AsyncConnectionPool[Any],
         access: Access,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        mapper: Mapper | None = None,
     ) -> None:
         self.pool = pool
         self.access = access
         self.clock = clock
+        self.mapper = mapper  # the mapping in use now, for destinations that have one
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -161,7 +168,20 @@ class Console:
             )
         note = request.query_params.get("notice")
         body = pages.message(m, history, related, viewer.csrf, self.clock(), note)
+        body += self.mapped_now(m)
         return page(f"Message {message_id}", body, viewer, "/find")
+
+    def mapped_now(self, m: dict[str, Any]) -> str:
+        """The records the message would be written as if it were sent now, or why it cannot."""
+        if self.mapper is None or m["destination"] not in ("salesforce", "thinkific"):
+            return ""
+        try:
+            mapped = self.mapper(
+                m["destination"], m["event_type"], m["payload"], lambda table, key: LOOKED_UP
+            )
+        except MappingError as exc:
+            return pages.mapped(None, str(exc))
+        return pages.mapped(mapped, None).replace(LOOKED_UP, "(from the catalog when sent)")
 
     # -- actions ---------------------------------------------------------------------------
 

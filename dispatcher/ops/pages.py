@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from dispatcher.mapping import MappedMessage
 from dispatcher.ops.html import action_form, h, link, moment, notice, table
 from dispatcher.redact import mask
 
@@ -178,6 +179,20 @@ def message(
             [(*_message_cells(r, now), _relation(m, r)) for r in related],
         )
         + f'<h2>Payload</h2><pre id="payload">{h(payload)}</pre>'
+    )
+
+
+def mapped(message: MappedMessage | None, problem: str | None) -> str:
+    """The request body the mapping in use makes of the payload now, personal fields masked."""
+    if message is None:
+        return f'<h2>Mapped now</h2><p class="refusal" id="mapped">{h(mask(problem or ""))}</p>'
+    records = [
+        {"object": r.object_name, "external_id": r.external_id, "fields": dict(r.fields)}
+        for r in message.records
+    ]
+    text = mask(json.dumps(records, indent=2, ensure_ascii=False, default=str))
+    return (
+        f'<h2>Mapped now (mapping {h(message.version[:12])})</h2><pre id="mapped">{h(text)}</pre>'
     )
 
 

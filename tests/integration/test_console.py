@@ -13,12 +13,14 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
 from dispatcher.destinations.base import Result
+from dispatcher.mapping import load
 from dispatcher.metrics import Metrics
 from dispatcher.ops.access import Access
 from dispatcher.ops.console import COOKIE, Console
 from dispatcher.ops.status import Sampler
 from dispatcher.ops.web import create_app
 from outbox import place_order
+from outbox.resources import resource_dir
 from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 from tests.fixtures.console import csrf_of, deliver_all, publish_factory
 
@@ -367,3 +369,29 @@ async def test_console_message_page_shows_what_blocks_it_and_what_waits(
     rows = {int(i): rest for i, rest in re.findall(r'/messages/(\d+)">\d+</a>(.*?)</tr>', related)}
     assert "ahead: blocks it" in rows[first]
     assert "behind: waits for it" in rows[third]
+
+
+async def test_console_message_page_shows_the_request_the_mapping_makes_now(
+    conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    order = await place_sample_order(conn)
+    broken = publish_factory(
+        conn, {"order": {}}, destination="salesforce", event_type="order.placed"
+    )
+    mappings = load(resource_dir("mappings"))
+    console = Console(pool, Access.from_environment({}, "127.0.0.1"), mapper=mappings.apply)
+    metrics = Metrics()
+    app = create_app(
+        metrics, Sampler(pool, metrics, 1.0), console, mappings_ok=lambda: True, worker_id="w"
+    )
+    async with client(app) as http:
+        good = (await http.get(f"/messages/{order['by']['salesforce']}")).text
+        bad = (await http.get(f"/messages/{broken}")).text
+    mapped = good.split('id="mapped">')[1].split("</pre>")[0]
+    assert "Mapped now (mapping " in good
+    assert "SO-1042" in mapped
+    assert "&quot;object&quot;: &quot;Order&quot;" in mapped
+    assert "Lovelace" not in mapped
+    problem = bad.split('id="mapped">')[1].split("</p>")[0]
+    assert problem == "Account.Storefront_Account_Id__c: the external ID has no value"
+    assert "(from the catalog when sent)" in mapped
