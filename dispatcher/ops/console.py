@@ -52,7 +52,9 @@ class Console:
         access: Access,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         mapper: Mapper | None = None,
+        db_timeout: float = 5.0,
     ) -> None:
+        self.db_timeout = db_timeout
         self.pool = pool
         self.access = access
         self.clock = clock
@@ -113,7 +115,7 @@ class Console:
             "error_code": params.get("error_code") or None,
             "before": _int(params.get("before")),
         }
-        async with self.pool.connection() as conn:
+        async with self.pool.connection(timeout=self.db_timeout) as conn:
             causes = await _rows(conn, "console_dead_causes", {"limit": 200})
             dead = await _rows(conn, "console_dead_page", {**filters, "limit": PAGE_SIZE + 1})
             done = await _rows(conn, "console_actions", {"limit": 20})
@@ -136,7 +138,7 @@ class Console:
         q = (request.query_params.get("q") or "").strip()[:200]
         results: list[dict[str, Any]] = []
         if q:
-            async with self.pool.connection() as conn:
+            async with self.pool.connection(timeout=self.db_timeout) as conn:
                 results = await _rows(
                     conn, "console_find", {**search_terms(q), "limit": FIND_LIMIT}
                 )
@@ -148,7 +150,7 @@ class Console:
         if isinstance(viewer, Response):
             return viewer
         message_id = int(request.path_params["message_id"])
-        async with self.pool.connection() as conn:
+        async with self.pool.connection(timeout=self.db_timeout) as conn:
             found = await _rows(conn, "console_message", {"message_id": message_id})
             if not found:
                 return refuse(404, f"There is no message {message_id}. Find one at /find.")
@@ -198,21 +200,21 @@ class Console:
         message_id = _int(_field(form, "message_id"))
         if message_id is None:
             return "say which message: message_id must be a number"
-        async with self.pool.connection() as conn:
+        async with self.pool.connection(timeout=self.db_timeout) as conn:
             return await actions.retry(conn, message_id, reason, actor)
 
     async def _cancel(self, form: Form, reason: str, actor: str) -> actions.Done | str:
         message_id = _int(_field(form, "message_id"))
         if message_id is None:
             return "say which message: message_id must be a number"
-        async with self.pool.connection() as conn:
+        async with self.pool.connection(timeout=self.db_timeout) as conn:
             return await actions.cancel(conn, message_id, reason, actor)
 
     async def _retry_cause(self, form: Form, reason: str, actor: str) -> actions.Done | str:
         destination, code = _field(form, "destination"), _field(form, "error_code")
         if not destination or not code:
             return "say which cause: a destination and an error code"
-        async with self.pool.connection() as conn:
+        async with self.pool.connection(timeout=self.db_timeout) as conn:
             return await actions.retry_cause(conn, destination, code, reason, actor)
 
     async def _act(

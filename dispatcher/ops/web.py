@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dispatcher.metrics import Metrics
-from dispatcher.ops.console import Console, page
+from dispatcher.ops.console import Console, page, refuse
 from dispatcher.ops.glance import Glance
 from dispatcher.ops.status import Sampler
 
@@ -61,7 +63,12 @@ def create_app(
         body = await glance.render(sampler.snapshot, worker_id, window)
         return page("outbox dispatcher", body, viewer, "/", refresh=PAGE_REFRESH_SECONDS)
 
+    async def database_down(request: Request, exc: Exception) -> Response:
+        name = type(exc).__name__
+        return refuse(503, f"The database did not answer ({name}); reload once it is back.")
+
     return Starlette(
+        exception_handlers={psycopg.OperationalError: database_down, PoolTimeout: database_down},
         routes=[
             Route("/metrics", metrics_endpoint),
             Route("/healthz", healthz),
@@ -69,5 +76,5 @@ def create_app(
             Route("/", status_page),
             *console.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -395,3 +396,18 @@ async def test_console_message_page_shows_the_request_the_mapping_makes_now(
     problem = bad.split('id="mapped">')[1].split("</p>")[0]
     assert problem == "Account.Storefront_Account_Id__c: the external ID has no value"
     assert "(from the catalog when sent)" in mapped
+
+
+async def test_console_says_so_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    url = f"postgresql:///none?host={tmp_path}&connect_timeout=1"
+    async with AsyncConnectionPool(url, min_size=0, max_size=1, open=False) as unreachable:
+        console = Console(unreachable, Access.from_environment({}, "127.0.0.1"), db_timeout=0.5)
+        metrics = Metrics()
+        sampler = Sampler(unreachable, metrics, 1.0)
+        app = create_app(metrics, sampler, console, mappings_ok=lambda: True, worker_id="w")
+        async with client(app) as http:
+            dead = await http.get("/dead")
+            health = await http.get("/healthz")
+    assert dead.status_code == 503
+    assert "The database did not answer" in dead.text
+    assert health.status_code == 200
