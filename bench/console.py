@@ -11,6 +11,7 @@ median of several runs, warm cache) next to the naive alternative the roll-up re
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ import psycopg
 
 from bench.harness import figure, machine, scratch_database
 from dispatcher.ops.console import search_terms
+from dispatcher.ops.status import Sampler, roll_up_minutes
 from outbox.queries import query
 
 RUNS = 7
@@ -126,7 +128,7 @@ def main() -> None:
         started = time.perf_counter()
         seed(conn, args.messages, args.attempts, args.dead)
         figure("seeding", time.perf_counter() - started, "s")
-        roll_up(conn)
+        roll_up(url)
         now = datetime.now(UTC)
         dead = conn.execute("SELECT count(*) FROM outbox.messages WHERE status = 'dead'").fetchone()
         figure("seeded dead letters", float(dead[0] if dead else 0), "messages")
@@ -197,23 +199,28 @@ def main() -> None:
             figure(label, ms, "ms", f"median of {RUNS}, {rows} rows")
 
 
-def roll_up(conn: psycopg.Connection[Any]) -> None:
-    """Catch the roll-up up on the seeded week, in the sampler's passes of an hour."""
-    passes, slowest, started = 0, 0.0, time.perf_counter()
-    while True:
-        begun = time.perf_counter()
-        row = conn.execute(
-            query("roll_up_minutes"), {"now": None, "settle_seconds": 20, "max_minutes": 60}
-        ).fetchone()
-        slowest = max(slowest, time.perf_counter() - begun)
-        passes += 1
-        if row is None:
-            break
-    figure("roll-up of the week", time.perf_counter() - started, "s", f"{passes} passes of an hour")
+def roll_up(url: str) -> None:
+    """Catch the roll-up up on the seeded week in the sampler's own passes (an hour each)."""
+
+    async def run() -> tuple[int, float, float, float]:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            passes, slowest, started = 0, 0.0, time.perf_counter()
+            while True:
+                begun = time.perf_counter()
+                made = await roll_up_minutes(conn, None, Sampler.SETTLE_SECONDS, 60)
+                slowest = max(slowest, time.perf_counter() - begun)
+                passes += made
+                if not made:
+                    break
+            total = time.perf_counter() - started
+            begun = time.perf_counter()
+            await roll_up_minutes(conn, None, Sampler.SETTLE_SECONDS, 60)
+            return passes, total, slowest, time.perf_counter() - begun
+
+    passes, total, slowest, idle = asyncio.run(run())
+    figure("roll-up of the week", total, "s", f"{passes} passes of an hour")
     figure("roll-up: slowest pass (one hour)", slowest * 1000, "ms")
-    begun = time.perf_counter()
-    conn.execute(query("roll_up_minutes"), {"now": None, "settle_seconds": 20, "max_minutes": 60})
-    figure("roll-up: a pass with nothing new", (time.perf_counter() - begun) * 1000, "ms")
+    figure("roll-up: a pass with nothing new", idle * 1000, "ms")
 
 
 if __name__ == "__main__":

@@ -94,14 +94,7 @@ class Sampler:
                     "undelivered": [row[2] for row in lag],
                 },
             )
-            await conn.execute(
-                query("roll_up_minutes"),
-                {
-                    "now": now,
-                    "settle_seconds": self.SETTLE_SECONDS,
-                    "max_minutes": self.ROLL_UP_MAX_MINUTES,
-                },
-            )
+            await roll_up_minutes(conn, now, self.SETTLE_SECONDS, self.ROLL_UP_MAX_MINUTES)
             if self._slow_at == self._minutes_pruned_at:
                 return
             self._minutes_pruned_at = self._slow_at
@@ -126,6 +119,21 @@ class Sampler:
         for destination, age, _count, paused in snapshot.lag:
             self.metrics.oldest_age.labels(destination).set(age)
             self.metrics.paused.labels(destination).set(1 if paused else 0)
+
+
+async def roll_up_minutes(
+    conn: psycopg.AsyncConnection[Any], now: datetime | None, settle: float, most: int
+) -> bool:
+    """One pass of the per-minute roll-up (``settle`` seconds behind now, ``most`` minutes),
+    unless another dispatcher is making one or no finished minute is left; says if it made one."""
+    params = {"now": now, "settle_seconds": settle, "max_minutes": most}
+    async with conn.transaction():
+        span = await (await conn.execute(query("roll_up_span"), params)).fetchone()
+        if span is None or span[1] <= span[0]:
+            return False
+        await conn.execute(query("roll_up_count"), {"since": span[0], "until": span[1]})
+        await conn.execute(query("roll_up_advance"), {"until": span[1]})
+    return True
 
 
 async def _rows(

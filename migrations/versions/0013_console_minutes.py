@@ -46,11 +46,17 @@ CREATE TABLE outbox.rollups (
 COMMENT ON TABLE outbox.rollups IS 'How far each roll-up has counted; its row is locked while one dispatcher rolls, so only one does.';
 COMMENT ON COLUMN outbox.rollups.name IS 'The roll-up (minutes).';
 COMMENT ON COLUMN outbox.rollups.rolled_until IS 'Attempts finished before this instant are counted in the roll-up.';
+-- Dead letters by cause with first and last seen, from the index alone; only dead rows are in
+-- it, so delivering a healthy message never touches it.
+CREATE INDEX messages_dead_seen_idx ON outbox.messages (destination, last_error_code, updated_at)
+    WHERE status = 'dead';
+
 INSERT INTO outbox.rollups (name, rolled_until)
 VALUES ('minutes', date_trunc('minute', now() - interval '1 day'));
 """
 
 DOWN = r"""
+DROP INDEX outbox.messages_dead_seen_idx;
 DROP TABLE outbox.rollups;
 DROP TABLE outbox.minutes;
 """

@@ -1,37 +1,36 @@
 -- Per-minute figures for the console's charts (outbox.minutes), kept by the status sampler.
 
--- name: roll_up_minutes :one
--- Count the attempts of finished minutes into outbox.minutes and move the watermark, at most
--- %(max_minutes)s minutes a pass. A minute is rolled %(settle_seconds)s after it ends, long after
--- the short transactions that record attempts have committed. One dispatcher rolls at a time:
--- the others skip the locked watermark row. Re-counting a minute overwrites, never adds.
-WITH mark AS (
-    SELECT r.rolled_until FROM outbox.rollups r WHERE r.name = 'minutes' FOR UPDATE SKIP LOCKED
-), span AS (
-    SELECT k.rolled_until AS since,
-           least(k.rolled_until + make_interval(mins => %(max_minutes)s),
-                 date_trunc('minute', coalesce(%(now)s::timestamptz, now())
-                                      - make_interval(secs => %(settle_seconds)s))) AS until
-      FROM mark k
-), counted AS (
-    INSERT INTO outbox.minutes AS t (destination, minute, delivered, failed, dead)
-    SELECT m.destination, date_trunc('minute', a.finished_at),
-           count(*) FILTER (WHERE a.outcome = 'delivered'),
-           count(*) FILTER (WHERE a.outcome = 'retry'),
-           count(*) FILTER (WHERE a.outcome = 'dead')
-      FROM span s
-      JOIN outbox.attempts a ON a.finished_at >= s.since AND a.finished_at < s.until
-      JOIN outbox.messages m ON m.id = a.message_id
-     GROUP BY 1, 2
-    ON CONFLICT (destination, minute) DO UPDATE
-       SET delivered = excluded.delivered, failed = excluded.failed, dead = excluded.dead
-    RETURNING 1
-)
-UPDATE outbox.rollups r
-   SET rolled_until = s.until
-  FROM span s
- WHERE r.name = 'minutes' AND s.until > s.since
-RETURNING r.rolled_until, (SELECT count(*) FROM counted)
+-- name: roll_up_span :one
+-- The minutes the next roll-up pass counts: from the watermark, at most %(max_minutes)s of them,
+-- none closer to now than %(settle_seconds)s (by then the short transactions that record
+-- attempts have long committed). Locks the watermark row for the pass's transaction: other
+-- dispatchers skip it (no row) and leave the pass to this one.
+SELECT r.rolled_until,
+       least(r.rolled_until + make_interval(mins => %(max_minutes)s),
+             date_trunc('minute', coalesce(%(now)s::timestamptz, now())
+                                  - make_interval(secs => %(settle_seconds)s)))
+  FROM outbox.rollups r
+ WHERE r.name = 'minutes'
+   FOR UPDATE SKIP LOCKED
+
+-- name: roll_up_count :exec
+-- Count the attempts of [since, until) per destination and minute (the BRIN index on
+-- finished_at finds them: attempts are appended in time order). A minute counted again is
+-- replaced, never added to.
+INSERT INTO outbox.minutes AS t (destination, minute, delivered, failed, dead)
+SELECT m.destination, date_trunc('minute', a.finished_at),
+       count(*) FILTER (WHERE a.outcome = 'delivered'),
+       count(*) FILTER (WHERE a.outcome = 'retry'),
+       count(*) FILTER (WHERE a.outcome = 'dead')
+  FROM outbox.attempts a
+  JOIN outbox.messages m ON m.id = a.message_id
+ WHERE a.finished_at >= %(since)s AND a.finished_at < %(until)s
+ GROUP BY 1, 2
+ON CONFLICT (destination, minute) DO UPDATE
+   SET delivered = excluded.delivered, failed = excluded.failed, dead = excluded.dead
+
+-- name: roll_up_advance :exec
+UPDATE outbox.rollups SET rolled_until = %(until)s WHERE name = 'minutes'
 
 -- name: record_lag_minute :exec
 -- The sampled lag of each destination, kept per minute (the largest age seen in the minute).
