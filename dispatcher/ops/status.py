@@ -39,7 +39,7 @@ class Sampler:
     SLOW_EVERY_SECONDS = 60.0
     # The per-minute roll-up for the console's charts: minutes are counted once they are this
     # old, at most this many a pass (a fresh database catches up on its first day in passes).
-    SETTLE_SECONDS = 20
+    SETTLE_SECONDS = 60
     ROLL_UP_MAX_MINUTES = 60
 
     def __init__(self, pool: AsyncConnectionPool[Any], metrics: Metrics, interval: float) -> None:
