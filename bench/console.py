@@ -130,6 +130,9 @@ def main() -> None:
         figure("seeding", time.perf_counter() - started, "s")
         roll_up(url)
         now = datetime.now(UTC)
+        hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+        rolled = conn.execute(query("console_rolled_until")).fetchone()
+        mark = rolled[0] if rolled else None
         dead = conn.execute("SELECT count(*) FROM outbox.messages WHERE status = 'dead'").fetchone()
         figure("seeded dead letters", float(dead[0] if dead else 0), "messages")
         middle = args.messages // 2
@@ -190,8 +193,8 @@ def main() -> None:
                     "limit": 100,
                 },
             ),
-            ("charts: last hour", "console_minutes", {"since": now - timedelta(hours=1)}),
-            ("charts: last day", "console_minutes", {"since": now - timedelta(days=1)}),
+            ("charts: last hour", "console_minutes", {"since": hour_ago, "rolled_until": mark}),
+            ("charts: last day", "console_minutes", {"since": day_ago, "rolled_until": mark}),
             ("naive: count a day of attempts per minute", NAIVE_DAY, {}),
         ]
         for label, name, params in reads:

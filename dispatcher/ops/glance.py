@@ -39,7 +39,13 @@ class Glance:
     async def minutes(self, now: datetime, window: str) -> list[dict[str, Any]]:
         async with self.pool.connection(timeout=5) as conn:
             cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(query("console_minutes"), {"since": charts.since(now, window)})
+            await cursor.execute(query("console_rolled_until"))
+            mark = await cursor.fetchone()
+            params = {
+                "since": charts.since(now, window),
+                "rolled_until": mark["rolled_until"] if mark else None,
+            }
+            await cursor.execute(query("console_minutes"), params)
             rows: list[dict[str, Any]] = await cursor.fetchall()
             return rows
 

@@ -46,33 +46,34 @@ ON CONFLICT (destination, minute) DO UPDATE
 DELETE FROM outbox.minutes
  WHERE minute < coalesce(%(now)s::timestamptz, now()) - interval '8 days'
 
+-- name: console_rolled_until :one
+SELECT rolled_until FROM outbox.rollups WHERE name = 'minutes'
+
 -- name: console_minutes :many
--- Per destination and minute since %(since)s: the rolled-up counts, and for the minutes not
--- rolled up yet (the last one or two) the attempts themselves, read through the BRIN index on
--- finished_at. At most 1,440 small rows per destination for a day.
-WITH mark AS (
-    SELECT greatest(r.rolled_until, %(since)s::timestamptz) AS rolled_until
-      FROM outbox.rollups r WHERE r.name = 'minutes'
-), tail AS (
+-- Per destination and minute since %(since)s: the rolled-up counts before %(rolled_until)s
+-- (console_rolled_until), and the attempts themselves from then on (the minute or two not
+-- rolled up yet, found through the BRIN index on finished_at). A parameter rather than a join,
+-- so the planner knows how recent the range is. At most 1,440 rows per destination for a day.
+WITH tail AS (
     SELECT m.destination, date_trunc('minute', a.finished_at) AS minute,
            count(*) FILTER (WHERE a.outcome = 'delivered') AS delivered,
            count(*) FILTER (WHERE a.outcome = 'retry') AS failed,
            count(*) FILTER (WHERE a.outcome = 'dead') AS dead
-      FROM mark k
-      JOIN outbox.attempts a ON a.finished_at >= k.rolled_until
+      FROM outbox.attempts a
       JOIN outbox.messages m ON m.id = a.message_id
+     WHERE a.finished_at >= greatest(%(rolled_until)s::timestamptz, %(since)s::timestamptz)
      GROUP BY 1, 2
 ), rolled AS (
     SELECT n.* FROM outbox.minutes n WHERE n.minute >= %(since)s::timestamptz
 )
 SELECT coalesce(r.destination, t.destination) AS destination,
        coalesce(r.minute, t.minute) AS minute,
-       coalesce(t.delivered, CASE WHEN r.minute < k.rolled_until THEN r.delivered END, 0)::int
+       coalesce(t.delivered, CASE WHEN r.minute < %(rolled_until)s THEN r.delivered END, 0)::int
            AS delivered,
-       coalesce(t.failed, CASE WHEN r.minute < k.rolled_until THEN r.failed END, 0)::int AS failed,
-       coalesce(t.dead, CASE WHEN r.minute < k.rolled_until THEN r.dead END, 0)::int AS dead,
+       coalesce(t.failed, CASE WHEN r.minute < %(rolled_until)s THEN r.failed END, 0)::int
+           AS failed,
+       coalesce(t.dead, CASE WHEN r.minute < %(rolled_until)s THEN r.dead END, 0)::int AS dead,
        r.oldest_age_seconds
   FROM rolled r
   FULL JOIN tail t ON t.destination = r.destination AND t.minute = r.minute
- CROSS JOIN mark k
  ORDER BY 1, 2
