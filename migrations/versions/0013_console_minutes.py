@@ -1,7 +1,7 @@
 """Per-minute delivery figures for the operator console's charts.
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 
 The console charts delivered, failed and dead messages per minute and the age of the oldest
@@ -15,7 +15,7 @@ attempts of the last minute or two.
 from alembic import op
 
 revision = "0013"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
