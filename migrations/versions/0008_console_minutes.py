@@ -1,6 +1,6 @@
 """Per-minute delivery figures for the operator console's charts.
 
-Revision ID: 0013
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 
@@ -14,7 +14,7 @@ attempts of the last minute or two.
 
 from alembic import op
 
-revision = "0013"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
