@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
 
 import httpx
 import jwt
@@ -90,21 +91,33 @@ class SalesforceAuth(httpx.Auth):
         return jwt.encode(claims, c.private_key or "", algorithm="RS256")
 
     def _read(self, response: httpx.Response) -> str:
-        """The access token, or a retryable error naming OAuth's ``error`` (§1.1, shape 4):
-        a wrong secret is the operator's to fix, not a reason to bury every message."""
-        body = response.json() if response.content else {}
+        """The access token, or a retryable error naming OAuth's ``error`` (§1.1, shape 4).
+
+        Whatever else the token endpoint answers (a maintenance page in HTML, a 5xx, a body
+        that is not JSON) is an outage of the destination, never a fault of the message being
+        sent: every failure here is retryable. A wrong secret is the operator's to fix, not a
+        reason to bury every message."""
+        body = _json_or_none(response)
         token = body.get("access_token") if isinstance(body, dict) else None
-        if response.status_code == 200 and isinstance(token, str):
+        if response.status_code == 200 and isinstance(token, str) and token:
             self.tokens_fetched += 1
             return token
         if not isinstance(body, dict) or "error" not in body:
             error = response_error(response, daily_pause=None)
-            raise RetryableError(str(error), code=error.code, http_status=response.status_code)
+            problem = f"the token endpoint failed: {error}"
+            raise RetryableError(problem, code=error.code, http_status=response.status_code)
         raise RetryableError(
             redact(f"token request refused: {body['error']}: {body.get('error_description')}"),
             code=f"OAUTH_{str(body['error']).upper()}",
             http_status=response.status_code,
         )
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json() if response.content else None
+    except (ValueError, RecursionError):  # not JSON (an HTML page), or not UTF-8
+        return None
 
 
 async def _answer(response: httpx.Response) -> httpx.Response:
