@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.redact import remember_secret
 from dispatcher.retry import RetryPolicy
 from dispatcher.worker import WorkerSettings
 
@@ -157,7 +158,10 @@ def secret_headers(
     config: DestinationConfig, environ: dict[str, str] | None = None
 ) -> dict[str, str]:
     env = os.environ if environ is None else environ
-    return {header: env[var] for header, var in config.headers_env.items()}
+    headers = {header: env[var] for header, var in config.headers_env.items()}
+    for value in headers.values():
+        remember_secret(value)
+    return headers
 
 
 def _cross_check(

@@ -162,7 +162,10 @@ def _http_server(
         mappings_ok=lambda: mappings is None or mappings.current is not None,
         worker_id=worker_id,
     )
-    server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    # log_config=None: uvicorn keeps its hands off logging, so its lines take our pipeline.
+    server = EmbeddedServer(
+        uvicorn.Config(app, log_level="warning", lifespan="off", log_config=None)
+    )
     host, port = sock.getsockname()[:2]
     log.info("status page and metrics", url=f"http://{host}:{port}/")
     return [asyncio.create_task(server.serve(sockets=[sock]))]

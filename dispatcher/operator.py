@@ -16,6 +16,7 @@ from rich.table import Table
 
 from dispatcher import operations
 from dispatcher.cli_options import DatabaseUrl, DataDir, connect
+from dispatcher.redact import mask
 
 commands = typer.Typer()
 console = Console()
@@ -35,7 +36,7 @@ def status_command(
     with connect(database_url, data_dir) as conn:
         report = operations.status(conn)
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(mask(json.dumps(report, indent=2)))
         return
     lag = Table(title="Lag per destination")
     for column in ("destination", "undelivered", "oldest undelivered", "paused until"):
@@ -81,7 +82,7 @@ def dead_command(
             dest,
             event,
             code or "",
-            (message or "")[:80],
+            mask(message or "")[:80],
             str(attempts),
             last.isoformat(timespec="seconds") if last else "",
         )
@@ -181,7 +182,7 @@ def history_command(
             outcome or "",
             str(http or ""),
             code or "",
-            (message or "")[:60],
+            mask(message or "")[:60],
             f"{ms:.0f}" if ms is not None else "",
         )
     console.print(table)

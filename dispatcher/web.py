@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from dispatcher.metrics import Metrics
+from dispatcher.redact import mask
 from dispatcher.status import Sampler
 
 PAGE_REFRESH_SECONDS = 5
@@ -35,7 +36,7 @@ def create_app(
         ready = all(checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         if not checks["database"] and sampler.snapshot.error:
-            body["database_error"] = sampler.snapshot.error
+            body["database_error"] = mask(sampler.snapshot.error)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def page(request: Request) -> HTMLResponse:
@@ -98,10 +99,17 @@ def _table(caption: str, headers: list[str], rows: list[tuple[Any, ...]], ident:
     body = (
         "".join(
             "<tr>"
-            + "".join(f"<td>{escape(str(cell if cell is not None else ''))}</td>" for cell in row)
+            + "".join(
+                f"<td>{escape(mask(str(cell if cell is not None else '')))}</td>" for cell in row
+            )
             + "</tr>"
             for row in rows
         )
         or f'<tr><td colspan="{len(headers)}">none</td></tr>'
     )
     return f'<table id="{ident}"><caption>{escape(caption)}</caption><tr>{head}</tr>{body}</table>'
+
+
+def _cell(value: Any) -> str:
+    """Escaped for HTML, masked for secrets and personal data (an error text may echo them)."""
+    return escape(mask(str(value if value is not None else "")))

@@ -25,6 +25,7 @@ from dispatcher.breaker import BreakerState, CircuitBreaker
 from dispatcher.destinations.base import Destination, Message, Outcome, Result
 from dispatcher.metrics import Metrics
 from dispatcher.record import Finished
+from dispatcher.redact import personal_values, scrub_values
 from dispatcher.retry import Decision, RetryPolicy, decide, outcome_for_error
 from outbox.models import AttemptOutcome, MessageStatus
 
@@ -190,7 +191,8 @@ class DestinationWorker:
         outcomes = [_unreadable(m) for m in unreadable]
         if sendable:
             outcomes.extend(await self._send(sendable))
-        by_id = {outcome.message_id: outcome for outcome in outcomes}
+        messages = {m.id: m for m in batch}
+        by_id = {outcome.message_id: _scrubbed(outcome, messages) for outcome in outcomes}
         for message in batch:
             by_id.setdefault(
                 message.id,
@@ -366,6 +368,19 @@ def id_ranges(ids: Sequence[int]) -> str:
         if current is not None:
             start = prev = current
     return ",".join(parts)
+
+
+def _scrubbed(outcome: Outcome, messages: dict[int, Message]) -> Outcome:
+    """An error text loses the personal values its own message carries (a name or a phone
+    number an API echoed in a sentence, which no pattern can recognise)."""
+    if not outcome.error_message:
+        return outcome
+    message = messages.get(outcome.message_id)
+    values = personal_values(message.payload) if message is not None else set()
+    text = scrub_values(outcome.error_message, values)
+    if text == outcome.error_message:
+        return outcome
+    return dataclasses.replace(outcome, error_message=text)
 
 
 def _unreadable(message: Message) -> Outcome:

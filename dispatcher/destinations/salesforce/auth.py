@@ -27,7 +27,7 @@ import structlog
 from dispatcher.destinations.salesforce.errors import response_error
 from dispatcher.destinations.salesforce.settings import Credentials
 from dispatcher.errors import RetryableError
-from dispatcher.redact import redact
+from dispatcher.redact import redact, remember_secret
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 180  # seconds; simple-salesforce uses now + 3 minutes (API-NOTES §1.1)
@@ -101,6 +101,7 @@ class SalesforceAuth(httpx.Auth):
         token = body.get("access_token") if isinstance(body, dict) else None
         if response.status_code == 200 and isinstance(token, str) and token:
             self.tokens_fetched += 1
+            remember_secret(token)
             return token
         if not isinstance(body, dict) or "error" not in body:
             error = response_error(response, daily_pause=None)

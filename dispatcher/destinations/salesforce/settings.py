@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.redact import remember_secret
 
 SANDBOX_URL = "http://127.0.0.1:8701"
 SANDBOX_CLIENT_ID = "sandbox-consumer-key"
@@ -164,7 +165,9 @@ def _private_key(
         return _secret(where, "auth.private_key_env", auth.private_key_env, env, issues)
     if auth.private_key_file is not None:
         try:
-            return auth.private_key_file.read_text(encoding="utf-8")
+            key = auth.private_key_file.read_text(encoding="utf-8")
+            remember_secret(key)
+            return key
         except OSError as exc:
             issues.append(ConfigIssue(
                 "options", f"{where}.auth.private_key_file", f"cannot read it: {exc}",
@@ -184,6 +187,7 @@ def _secret(
     if var is None:
         return None
     value = env.get(var)
+    remember_secret(value)
     if not value:
         issues.append(ConfigIssue(
             f"${var}", f"{where}.{key}", f"environment variable {var} is not set",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dispatcher.config import DestinationConfig
 from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.redact import remember_secret
 
 # API-NOTES §2.1 "Base URL"; the sandbox serves the same path on loopback.
 PUBLIC_API = "https://api.thinkific.com/api/public/v1"
@@ -112,6 +113,7 @@ def _secret(
     where: str, key: str, variable: str, env: Mapping[str, str], issues: list[ConfigIssue]
 ) -> str:
     value = env.get(variable, "")
+    remember_secret(value)
     if not value:
         problem = f"environment variable {variable} is not set"
         issues.append(ConfigIssue(where, f"{where}.{key}", problem, f"export {variable}=..."))
