@@ -17,6 +17,7 @@ from rich.table import Table
 
 from dispatcher import daemon, database, logs, operator
 from dispatcher.cli_options import ConfigFile, DatabaseUrl, DataDir, connect
+from dispatcher.config import SalesforceDestinationConfig
 from dispatcher.config import load as load_config
 from dispatcher.demo import report as demo_report
 from dispatcher.demo import run as demo_run
@@ -90,6 +91,9 @@ def run_command(
         schema.upgrade(db.url)
     try:
         asyncio.run(daemon.run(settings, db.url))
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     except MappingConfigError as exc:
         console.print(
             f"[red]the field mappings are invalid; the dispatcher did not start.\n{exc}[/red]"
@@ -124,23 +128,24 @@ def mappings_check(
     if against != "salesforce":
         raise typer.BadParameter("only 'salesforce' has a describe to compare with")
     settings = load_config(config)
-    options = next(
-        (dict(d.options) for d in settings.destinations.values() if d.type == "salesforce"), {}
+    org = next(
+        (d for d in settings.destinations.values() if isinstance(d, SalesforceDestinationConfig)),
+        None,
     )
-    findings = asyncio.run(_drift(options, mappings.destinations["salesforce"]))
+    if org is None:
+        raise typer.BadParameter("the configuration has no salesforce destination to compare with")
+    findings = asyncio.run(_drift(org, mappings.destinations["salesforce"]))
     for finding in findings:
         console.print(f"[yellow]drift[/yellow] {finding}")
-    console.print(
-        f"{len(findings)} drift finding(s) against {options.get('instance_url', 'the sandbox')}"
-    )
+    console.print(f"{len(findings)} drift finding(s) against {org.options.instance_url}")
     raise typer.Exit(1 if findings else 0)
 
 
-async def _drift(options: dict[str, Any], mapping: Any) -> tuple[Any, ...]:
+async def _drift(org: SalesforceDestinationConfig, mapping: Any) -> tuple[Any, ...]:
     from dispatcher.destinations.salesforce import check_org_drift
 
-    async with httpx.AsyncClient() as client:
-        return await check_org_drift(client, options, mapping)
+    async with httpx.AsyncClient(timeout=org.timeout_seconds) as client:
+        return await check_org_drift(client, org.options, mapping, sandbox=org.sandbox)
 
 
 @jobs_app.command("list")

@@ -23,10 +23,11 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher import web
-from dispatcher.config import Config, DestinationConfig, secret_headers
+from dispatcher.config import Config, DestinationConfig, WebhookDestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
+from dispatcher.errors import ConfigError, ConfigIssue
 from dispatcher.http_server import EmbeddedServer
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.listener import Listener
@@ -35,6 +36,7 @@ from dispatcher.metrics import Metrics
 from dispatcher.scheduler import JobContext, start_scheduler
 from dispatcher.status import Sampler
 from dispatcher.worker import DestinationWorker
+from outbox.queries import query
 from outbox.resources import resource_dir
 
 
@@ -59,7 +61,7 @@ def build_destination(context: DestinationContext) -> Destination:
     config, name = context.config, context.name
     if config.type == "null":
         return NullDestination(name, max_batch=config.batch_size)
-    if config.type == "webhook":
+    if isinstance(config, WebhookDestinationConfig):
         assert config.url is not None  # checked when the configuration was loaded
         headers = secret_headers(config)
         return WebhookDestination(
@@ -68,6 +70,29 @@ def build_destination(context: DestinationContext) -> Destination:
     module = importlib.import_module(f"dispatcher.destinations.{config.type}")
     destination: Destination = module.build(context)
     return destination
+
+
+async def check_destination_names(
+    pool: AsyncConnectionPool[Any], config: Config, enabled: dict[str, DestinationConfig]
+) -> None:
+    """A configured name that is not in ``outbox.destinations`` (a typo like ``salesforc``)
+    would be polled forever for messages no one can publish: refuse to start instead."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(query("destination_names"))
+        known = [name for (name,) in await cursor.fetchall()]
+    issues = [
+        ConfigIssue(
+            config.where("destinations", name),
+            f"destinations.{name}",
+            f"no destination {name!r} in outbox.destinations (known: {', '.join(known)})",
+            f"use one of those names, or register it: INSERT INTO outbox.destinations (name) "
+            f"VALUES ('{name}')",
+        )
+        for name in enabled
+        if name not in known
+    ]
+    if issues:
+        raise ConfigError(issues)
 
 
 def mapping_version(context: DestinationContext) -> Callable[[], str | None]:
@@ -98,6 +123,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             database_url, min_size=1, max_size=pool_size, open=False, kwargs=_session(config)
         ) as pool,
     ):
+        await check_destination_names(pool, config, enabled)
         wakeups = {name: asyncio.Event() for name in enabled}
         mappings = load_mappings(config, enabled)
         contexts = [DestinationContext(n, d, client, pool, mappings) for n, d in enabled.items()]

@@ -76,7 +76,7 @@ class SalesforceAuth(httpx.Auth):
             form = {
                 "grant_type": "client_credentials",
                 "client_id": c.client_id,
-                "client_secret": c.client_secret or "",
+                "client_secret": c.client_secret.get_secret_value() if c.client_secret else "",
             }
         return httpx.Request("POST", c.token_url, data=form)
 
@@ -88,7 +88,8 @@ class SalesforceAuth(httpx.Auth):
             "aud": c.audience,
             "exp": int(self._clock()) + ASSERTION_LIFETIME,
         }
-        return jwt.encode(claims, c.private_key or "", algorithm="RS256")
+        key = c.private_key.get_secret_value() if c.private_key else ""
+        return jwt.encode(claims, key, algorithm="RS256")
 
     def _read(self, response: httpx.Response) -> str:
         """The access token, or a retryable error naming OAuth's ``error`` (§1.1, shape 4).
