@@ -22,7 +22,7 @@ from dispatcher.config import load as load_config
 from dispatcher.demo import report as demo_report
 from dispatcher.demo import run as demo_run
 from dispatcher.demo.shop import IncompleteCatalogError
-from dispatcher.errors import ConfigError
+from dispatcher.errors import ConfigError, DeliveryError
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.mapping import MappingConfigError
 from dispatcher.mapping import check as check_mappings
@@ -134,7 +134,15 @@ def mappings_check(
     )
     if org is None:
         raise typer.BadParameter("the configuration has no salesforce destination to compare with")
-    findings = asyncio.run(_drift(org, mappings.destinations["salesforce"]))
+    try:
+        findings = asyncio.run(_drift(org, mappings.destinations["salesforce"]))
+    except (httpx.HTTPError, DeliveryError) as exc:
+        problem = f"{type(exc).__name__}: {exc}" if isinstance(exc, httpx.HTTPError) else exc
+        console.print(
+            f"[red]could not compare with the org at {org.options.instance_url}: {problem}[/red]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
     for finding in findings:
         console.print(f"[yellow]drift[/yellow] {finding}")
     console.print(f"{len(findings)} drift finding(s) against {org.options.instance_url}")
@@ -204,8 +212,12 @@ def sandbox_command(
     host: Annotated[
         str, typer.Option(help="Interface to listen on (loopback by default).")
     ] = "127.0.0.1",
-    salesforce_port: Annotated[int, typer.Option(help="Port of the Salesforce sandbox.")] = 8701,
-    thinkific_port: Annotated[int, typer.Option(help="Port of the Thinkific sandbox.")] = 8702,
+    salesforce_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the Salesforce sandbox.")
+    ] = 8701,
+    thinkific_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the Thinkific sandbox.")
+    ] = 8702,
 ) -> None:
     """Serve the Salesforce and Thinkific sandboxes until interrupted."""
     from dispatcher.sandboxes.serve import serve_sandboxes
