@@ -38,13 +38,13 @@ from dispatcher.destinations.salesforce.settings import load_settings as salesfo
 from dispatcher.destinations.thinkific.settings import SANDBOX_API, ThinkificOptions
 from dispatcher.destinations.thinkific.settings import settings_from as thinkific_settings
 from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.mapping.document import expansion_problem
 from dispatcher.redact import remember_secret
 from dispatcher.retry import RetryPolicy
 from dispatcher.worker import WorkerSettings
 
 CONFIG_ENV = "OUTBOX_CONFIG"
 MAX_FILE_BYTES = 1_000_000
-MAX_NODES = 20_000  # values in the document once every alias is expanded
 DAY = 86_400.0
 
 # RFC 9110 §5.1: a field name is a token.
@@ -362,53 +362,10 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
 
 
 def _check_expansion(path: Path, root: yaml.Node) -> None:
-    """Refuse a recursive alias, or a document whose aliases expand past ``MAX_NODES``
-    values, counting each shared node once per use without expanding anything."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def size(node: yaml.Node, depth: int) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in open_nodes:
-            raise _refusal(
-                path,
-                node,
-                "an alias refers to a node that contains it",
-                "remove the recursive alias",
-            )
-        if depth > 100:
-            raise _refusal(path, node, "nested too deeply", "a configuration is a few levels deep")
-        open_nodes.add(key)
-        total = 1 + sum(size(child, depth + 1) for child in _children(node))
-        open_nodes.discard(key)
-        if total > MAX_NODES:
-            raise _refusal(
-                path,
-                node,
-                f"aliases expand it to more than {MAX_NODES} values",
-                "write the values out; aliases are for a few shared settings",
-            )
-        sizes[key] = total
-        return total
-
-    size(root, 0)
-
-
-def _children(node: yaml.Node) -> Iterator[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield key
-            yield value
-    elif isinstance(node, yaml.SequenceNode):
-        yield from node.value
-
-
-def _refusal(path: Path, node: yaml.Node, problem: str, fix: str) -> ConfigError:
-    return ConfigError(
-        [ConfigIssue(f"{path}:{node.start_mark.line + 1}", "(structure)", problem, fix)]
-    )
+    oversized = expansion_problem(root)
+    if oversized is not None:
+        where = f"{path}:{oversized.line}"
+        raise ConfigError([ConfigIssue(where, "(structure)", oversized.problem, oversized.fix)])
 
 
 def _cross_check(config: Config, env: dict[str, str]) -> Iterator[ConfigIssue]:
