@@ -25,7 +25,7 @@ from dispatcher.breaker import BreakerState, CircuitBreaker
 from dispatcher.destinations.base import Destination, Message, Outcome, Result
 from dispatcher.metrics import Metrics
 from dispatcher.record import Finished
-from dispatcher.redact import personal_values, scrub_values
+from dispatcher.redact import personal_values, redact, scrub_values
 from dispatcher.retry import Decision, RetryPolicy, decide, outcome_for_error
 from outbox.models import AttemptOutcome, MessageStatus
 
@@ -371,13 +371,14 @@ def id_ranges(ids: Sequence[int]) -> str:
 
 
 def _scrubbed(outcome: Outcome, messages: dict[int, Message]) -> Outcome:
-    """An error text loses the personal values its own message carries (a name or a phone
-    number an API echoed in a sentence, which no pattern can recognise)."""
+    """An error text is redacted whichever destination wrote it, and loses the personal values
+    its own message carries (a name or a phone number an API echoed in a sentence, which no
+    pattern can recognise)."""
     if not outcome.error_message:
         return outcome
     message = messages.get(outcome.message_id)
     values = personal_values(message.payload) if message is not None else set()
-    text = scrub_values(outcome.error_message, values)
+    text = redact(scrub_values(outcome.error_message, values))
     if text == outcome.error_message:
         return outcome
     return dataclasses.replace(outcome, error_message=text)

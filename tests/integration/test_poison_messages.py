@@ -14,7 +14,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher import claim
-from dispatcher.destinations.base import Message, Outcome
+from dispatcher.destinations.base import Message, Outcome, Result
+from dispatcher.redact import forget_secrets, remember_secret
 from dispatcher.worker import DestinationWorker, WorkerSettings
 
 
@@ -132,3 +133,38 @@ async def test_worker_batch_that_cannot_be_encoded_isolates_its_culprit(
         "SELECT count(*) FROM outbox.attempts WHERE message_id = %s", (ids[11],)
     ).fetchone()
     assert attempts == (1,)
+
+
+class EchoingDestination:
+    """Refuses every message with an error sentence that echoes a secret and the customer."""
+
+    name = "null"
+    max_batch = 50
+
+    async def deliver(self, batch: Sequence[Message]) -> Sequence[Outcome]:
+        text = "invalid_client s3cret-consumer-value; Lovelace, Ada (+44 20 7946 0958) refused"
+        return [Outcome(m.id, Result.DEAD, 400, "REFUSED", text) for m in batch]
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_worker_error_text_loses_known_secrets_and_the_message_own_names(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    forget_secrets()
+    remember_secret("s3cret-consumer-value")
+    try:
+        payload = '{"customer": {"first_name": "Ada", "last_name": "Lovelace"}}'
+        (mid,) = insert_rows(conn, [("order.placed", payload)])
+        await run_until_settled(db_url, EchoingDestination(), 1)
+    finally:
+        forget_secrets()
+    row = conn.execute(
+        "SELECT m.last_error, a.error_message FROM outbox.messages m"
+        " JOIN outbox.attempts a ON a.message_id = m.id WHERE m.id = %s",
+        (mid,),
+    ).fetchone()
+    assert row is not None
+    for text in row:
+        assert text == "invalid_client [redacted]; [redacted], [redacted] ([redacted]) refused"
