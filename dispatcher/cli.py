@@ -13,6 +13,7 @@ import structlog
 import typer
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dispatcher import daemon, database, logs, operator
@@ -84,7 +85,7 @@ def run_command(
     try:
         settings = load_config(config)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     db = database.resolve(database_url, folder=data_dir)
     if migrate:
@@ -92,11 +93,13 @@ def run_command(
     try:
         asyncio.run(daemon.run(settings, db.url))
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     except MappingConfigError as exc:
         console.print(
-            f"[red]the field mappings are invalid; the dispatcher did not start.\n{exc}[/red]"
+            "[red]the field mappings are invalid; the dispatcher did not start.\n"
+            f"{escape(str(exc))}[/red]",
+            soft_wrap=True,
         )
         raise typer.Exit(2) from None
 
@@ -118,7 +121,7 @@ def mappings_check(
     issues = check_mappings(folder)
     if issues:
         for issue in issues:
-            console.print(f"[red]{issue}[/red]")
+            console.print(f"[red]{escape(str(issue))}[/red]", soft_wrap=True)
         console.print(f"{len(issues)} problem(s) in {folder}")
         raise typer.Exit(1)
     mappings = load_mappings(folder)
@@ -139,12 +142,13 @@ def mappings_check(
     except (httpx.HTTPError, DeliveryError) as exc:
         problem = f"{type(exc).__name__}: {exc}" if isinstance(exc, httpx.HTTPError) else exc
         console.print(
-            f"[red]could not compare with the org at {org.options.instance_url}: {problem}[/red]",
+            f"[red]could not compare with the org at {org.options.instance_url}: "
+            f"{escape(str(problem))}[/red]",
             soft_wrap=True,
         )
         raise typer.Exit(2) from None
     for finding in findings:
-        console.print(f"[yellow]drift[/yellow] {finding}")
+        console.print(f"[yellow]drift[/yellow] {escape(str(finding))}", soft_wrap=True)
     console.print(f"{len(findings)} drift finding(s) against {org.options.instance_url}")
     raise typer.Exit(1 if findings else 0)
 

@@ -6,9 +6,7 @@ once, each with the file and line, the key and the fix, so an operator fixes a b
 one pass. Secrets never appear in the file: a key ending in ``_env`` names the environment
 variable that holds the value; a missing one is reported with the rest.
 
-The file is hostile input too: a file that is not UTF-8, nested beyond reason, or that expands
-through YAML aliases (recursive ones, or an "alias bomb" of aliases of aliases) is refused in
-milliseconds, before anything walks the expanded document.
+The file itself is read by ``dispatcher.config_file``, which refuses hostile YAML.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,18 +30,16 @@ from pydantic import (
     model_validator,
 )
 
+from dispatcher.config_file import CONFIG_ENV, read_yaml
 from dispatcher.destinations.salesforce.settings import SANDBOX_URL, SalesforceOptions
 from dispatcher.destinations.salesforce.settings import load_settings as salesforce_settings
 from dispatcher.destinations.thinkific.settings import SANDBOX_API, ThinkificOptions
 from dispatcher.destinations.thinkific.settings import settings_from as thinkific_settings
 from dispatcher.errors import ConfigError, ConfigIssue
-from dispatcher.mapping.document import expansion_problem
 from dispatcher.redact import remember_secret
 from dispatcher.retry import RetryPolicy
 from dispatcher.worker import WorkerSettings
 
-CONFIG_ENV = "OUTBOX_CONFIG"
-MAX_FILE_BYTES = 1_000_000
 DAY = 86_400.0
 
 # RFC 9110 §5.1: a field name is a token.
@@ -272,10 +267,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Con
     path = path or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     if path is None:
         return Config()
-    text = _read(path)
-    node = _compose(path, text)
-    lines = _line_index(node)
-    data = yaml.safe_load(text) if node is not None else {}
+    data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(
             [
@@ -306,66 +298,6 @@ def secret_headers(
     for value in headers.values():
         remember_secret(value)
     return headers
-
-
-def _read(path: Path) -> str:
-    def refuse(problem: str, fix: str) -> ConfigError:
-        return ConfigError([ConfigIssue(str(path), "(file)", problem, fix)])
-
-    try:
-        if not path.is_file():
-            raise refuse("no such file", f"create it or point {CONFIG_ENV} at it")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise refuse(f"larger than {MAX_FILE_BYTES} bytes", "this is not a configuration")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise refuse(f"cannot read it: {exc.strerror or exc}", "check its permissions") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    f"{path}:{line}",
-                    "(file)",
-                    f"not UTF-8 (byte {raw[exc.start]:#04x})",
-                    "save the file as UTF-8",
-                )
-            ]
-        ) from None
-
-
-def _compose(path: Path, text: str) -> yaml.Node | None:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except RecursionError:
-        raise ConfigError(
-            [
-                ConfigIssue(
-                    str(path),
-                    "(syntax)",
-                    "nested too deeply",
-                    "a configuration is a few levels deep",
-                )
-            ]
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(
-            [ConfigIssue(where, "(syntax)", str(exc).splitlines()[0], "fix the YAML syntax")]
-        ) from None
-    if node is not None:
-        _check_expansion(path, node)
-    return node
-
-
-def _check_expansion(path: Path, root: yaml.Node) -> None:
-    oversized = expansion_problem(root)
-    if oversized is not None:
-        where = f"{path}:{oversized.line}"
-        raise ConfigError([ConfigIssue(where, "(structure)", oversized.problem, oversized.fix)])
 
 
 def _cross_check(config: Config, env: dict[str, str]) -> Iterator[ConfigIssue]:
@@ -436,19 +368,3 @@ def _issue(path: Path, lines: dict[tuple[str, ...], int], error: Any) -> ConfigI
     if kind == "union_tag_invalid":
         problem = f"unknown type {error.get('ctx', {}).get('tag')!r}"
     return ConfigIssue(f"{path}:{line}", key, problem, fix)
-
-
-def _line_index(node: yaml.Node | None, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Map every key path of the document to its 1-based line."""
-    index: dict[tuple[str, ...], int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            path = (*prefix, str(key.value))
-            index.setdefault(path, key.start_mark.line + 1)
-            index.update(_line_index(value, path))
-    elif isinstance(node, yaml.SequenceNode):
-        for position, item in enumerate(node.value):
-            path = (*prefix, str(position))
-            index[path] = item.start_mark.line + 1
-            index.update(_line_index(item, path))
-    return index
