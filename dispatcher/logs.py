@@ -17,6 +17,8 @@ from dispatcher.redact import mask
 
 # Libraries that log every request at INFO: their warnings and errors still come through.
 _CHATTY = ("httpx", "httpcore", "uvicorn.access")
+# Loggers uvicorn's default configuration gives handlers of their own, off the root.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def configure(level: int = logging.INFO, file: TextIO | None = None) -> None:
@@ -60,6 +62,11 @@ def configure(level: int = logging.INFO, file: TextIO | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in _OWN_HANDLERS:  # set up by a uvicorn started earlier in this process
+        library = logging.getLogger(name)
+        for old in list(library.handlers):
+            library.removeHandler(old)
+        library.propagate = True
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
