@@ -67,6 +67,7 @@ def configure(level: int = logging.INFO, file: TextIO | None = None) -> None:
         for old in list(library.handlers):
             library.removeHandler(old)
         library.propagate = True
+        library.setLevel(logging.NOTSET)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
