@@ -27,7 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench.harness import figure, machine, scratch_database
-from dispatcher.config import DestinationConfig
+from dispatcher.config import destination_config
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations import base
 from dispatcher.destinations.base import Destination, Result
@@ -144,7 +144,7 @@ async def bench(url: str, seconds: float, limit: int) -> None:
 
     with running_app(answers.wrap(app)) as site:
         options["base_url"] = site + API_BASE
-        config = DestinationConfig(type="thinkific", options=options, batch_size=BATCH)
+        config = destination_config(type="thinkific", options=options, batch_size=BATCH)
         async with (
             httpx.AsyncClient() as http,
             AsyncConnectionPool(url, max_size=6, open=False, kwargs={"autocommit": True}) as pool,

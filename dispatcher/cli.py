@@ -13,15 +13,17 @@ import structlog
 import typer
 from psycopg_pool import AsyncConnectionPool
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dispatcher import daemon, database, logs, operator
 from dispatcher.cli_options import ConfigFile, DatabaseUrl, DataDir, connect
+from dispatcher.config import SalesforceDestinationConfig
 from dispatcher.config import load as load_config
 from dispatcher.demo import report as demo_report
 from dispatcher.demo import run as demo_run
 from dispatcher.demo.shop import IncompleteCatalogError
-from dispatcher.errors import ConfigError
+from dispatcher.errors import ConfigError, DeliveryError
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.mapping import MappingConfigError
 from dispatcher.mapping import check as check_mappings
@@ -83,16 +85,21 @@ def run_command(
     try:
         settings = load_config(config)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     db = database.resolve(database_url, folder=data_dir)
     if migrate:
         schema.upgrade(db.url)
     try:
         asyncio.run(daemon.run(settings, db.url))
+    except ConfigError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
     except MappingConfigError as exc:
         console.print(
-            f"[red]the field mappings are invalid; the dispatcher did not start.\n{exc}[/red]"
+            "[red]the field mappings are invalid; the dispatcher did not start.\n"
+            f"{escape(str(exc))}[/red]",
+            soft_wrap=True,
         )
         raise typer.Exit(2) from None
 
@@ -114,7 +121,7 @@ def mappings_check(
     issues = check_mappings(folder)
     if issues:
         for issue in issues:
-            console.print(f"[red]{issue}[/red]")
+            console.print(f"[red]{escape(str(issue))}[/red]", soft_wrap=True)
         console.print(f"{len(issues)} problem(s) in {folder}")
         raise typer.Exit(1)
     mappings = load_mappings(folder)
@@ -124,23 +131,33 @@ def mappings_check(
     if against != "salesforce":
         raise typer.BadParameter("only 'salesforce' has a describe to compare with")
     settings = load_config(config)
-    options = next(
-        (dict(d.options) for d in settings.destinations.values() if d.type == "salesforce"), {}
+    org = next(
+        (d for d in settings.destinations.values() if isinstance(d, SalesforceDestinationConfig)),
+        None,
     )
-    findings = asyncio.run(_drift(options, mappings.destinations["salesforce"]))
+    if org is None:
+        raise typer.BadParameter("the configuration has no salesforce destination to compare with")
+    try:
+        findings = asyncio.run(_drift(org, mappings.destinations["salesforce"]))
+    except (httpx.HTTPError, DeliveryError) as exc:
+        problem = f"{type(exc).__name__}: {exc}" if isinstance(exc, httpx.HTTPError) else exc
+        console.print(
+            f"[red]could not compare with the org at {org.options.instance_url}: "
+            f"{escape(str(problem))}[/red]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
     for finding in findings:
-        console.print(f"[yellow]drift[/yellow] {finding}")
-    console.print(
-        f"{len(findings)} drift finding(s) against {options.get('instance_url', 'the sandbox')}"
-    )
+        console.print(f"[yellow]drift[/yellow] {escape(str(finding))}", soft_wrap=True)
+    console.print(f"{len(findings)} drift finding(s) against {org.options.instance_url}")
     raise typer.Exit(1 if findings else 0)
 
 
-async def _drift(options: dict[str, Any], mapping: Any) -> tuple[Any, ...]:
+async def _drift(org: SalesforceDestinationConfig, mapping: Any) -> tuple[Any, ...]:
     from dispatcher.destinations.salesforce import check_org_drift
 
-    async with httpx.AsyncClient() as client:
-        return await check_org_drift(client, options, mapping)
+    async with httpx.AsyncClient(timeout=org.timeout_seconds) as client:
+        return await check_org_drift(client, org.options, mapping, sandbox=org.sandbox)
 
 
 @jobs_app.command("list")
@@ -199,8 +216,12 @@ def sandbox_command(
     host: Annotated[
         str, typer.Option(help="Interface to listen on (loopback by default).")
     ] = "127.0.0.1",
-    salesforce_port: Annotated[int, typer.Option(help="Port of the Salesforce sandbox.")] = 8701,
-    thinkific_port: Annotated[int, typer.Option(help="Port of the Thinkific sandbox.")] = 8702,
+    salesforce_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the Salesforce sandbox.")
+    ] = 8701,
+    thinkific_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the Thinkific sandbox.")
+    ] = 8702,
 ) -> None:
     """Serve the Salesforce and Thinkific sandboxes until interrupted."""
     from dispatcher.sandboxes.serve import serve_sandboxes

@@ -9,7 +9,7 @@ import psycopg
 import typer
 
 from dispatcher import database
-from dispatcher.config import CONFIG_ENV
+from dispatcher.config_file import CONFIG_ENV
 
 DatabaseUrl = Annotated[
     str | None,

@@ -22,10 +22,11 @@ import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.config import Config, DestinationConfig, secret_headers
+from dispatcher.config import Config, DestinationConfig, WebhookDestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
+from dispatcher.errors import ConfigError, ConfigIssue
 from dispatcher.http_server import EmbeddedServer
 from dispatcher.jobs import scheduled_jobs
 from dispatcher.listener import Listener
@@ -37,6 +38,7 @@ from dispatcher.ops.console import Console, Mapper
 from dispatcher.ops.status import Sampler
 from dispatcher.scheduler import JobContext, start_scheduler
 from dispatcher.worker import DestinationWorker
+from outbox.queries import query
 from outbox.resources import resource_dir
 
 
@@ -61,7 +63,7 @@ def build_destination(context: DestinationContext) -> Destination:
     config, name = context.config, context.name
     if config.type == "null":
         return NullDestination(name, max_batch=config.batch_size)
-    if config.type == "webhook":
+    if isinstance(config, WebhookDestinationConfig):
         assert config.url is not None  # checked when the configuration was loaded
         headers = secret_headers(config)
         return WebhookDestination(
@@ -70,6 +72,29 @@ def build_destination(context: DestinationContext) -> Destination:
     module = importlib.import_module(f"dispatcher.destinations.{config.type}")
     destination: Destination = module.build(context)
     return destination
+
+
+async def check_destination_names(
+    pool: AsyncConnectionPool[Any], config: Config, enabled: dict[str, DestinationConfig]
+) -> None:
+    """A configured name that is not in ``outbox.destinations`` (a typo like ``salesforc``)
+    would be polled forever for messages no one can publish: refuse to start instead."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(query("destination_names"))
+        known = [name for (name,) in await cursor.fetchall()]
+    issues = [
+        ConfigIssue(
+            config.where("destinations", name),
+            f"destinations.{name}",
+            f"no destination {name!r} in outbox.destinations (known: {', '.join(known)})",
+            f"use one of those names, or register it: INSERT INTO outbox.destinations (name) "
+            f"VALUES ('{name}')",
+        )
+        for name in enabled
+        if name not in known
+    ]
+    if issues:
+        raise ConfigError(issues)
 
 
 def mapping_version(context: DestinationContext) -> Callable[[], str | None]:
@@ -100,6 +125,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             database_url, min_size=1, max_size=pool_size, open=False, kwargs=_session(config)
         ) as pool,
     ):
+        await check_destination_names(pool, config, enabled)
         wakeups = {name: asyncio.Event() for name in enabled}
         mappings = load_mappings(config, enabled)
         contexts = [DestinationContext(n, d, client, pool, mappings) for n, d in enabled.items()]
@@ -173,7 +199,10 @@ def _http_server(
         mappings_ok=lambda: mappings is None or mappings.current is not None,
         worker_id=worker_id,
     )
-    server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    # log_config=None: uvicorn keeps its hands off logging, so its lines take our pipeline.
+    server = EmbeddedServer(
+        uvicorn.Config(app, log_level="warning", lifespan="off", log_config=None)
+    )
     host, port = sock.getsockname()[:2]
     log.info("status page and metrics", url=f"http://{host}:{port}/")
     return [asyncio.create_task(server.serve(sockets=[sock]))]

@@ -41,10 +41,27 @@ def resolve(
     """Return the database to use, starting the embedded server when no URL is configured."""
     url = url or os.environ.get(DATABASE_URL_ENV)
     if url:
-        return Database(url=url, embedded=False)
+        return Database(url=checked_url(url), embedded=False)
     root = data_dir(folder)
     server = start_embedded(root, keep_running=keep_running)
     return Database(url=ensure_database(server.get_uri()), embedded=True, data_dir=root)
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL given cannot be a PostgreSQL connection string."""
+
+
+def checked_url(url: str) -> str:
+    """``url`` if psycopg can parse it as a URL or a ``key=value`` string; else a clear error."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        problem = " ".join(str(exc).split())
+        raise DatabaseUrlError(
+            f"the database URL is not a PostgreSQL connection string ({problem}); "
+            "use postgresql://user:password@host:5432/dbname"
+        ) from None
+    return url
 
 
 def start_embedded(root: Path, *, keep_running: bool = False) -> Any:

@@ -22,5 +22,6 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop_before_start)
     from dispatcher.cli import app
+    from dispatcher.cli_errors import run
 
-    app()
+    sys.exit(run(app))

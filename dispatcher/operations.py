@@ -46,6 +46,10 @@ def status(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     }
 
 
+def destination_names(conn: psycopg.Connection[Any]) -> list[str]:
+    return [name for (name,) in conn.execute(query("destination_names")).fetchall()]
+
+
 def dead_letters(
     conn: psycopg.Connection[Any], destination: str | None, limit: int
 ) -> Sequence[tuple[Any, ...]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,9 +16,12 @@ from rich.table import Table
 
 from dispatcher import operations
 from dispatcher.cli_options import DatabaseUrl, DataDir, connect
+from dispatcher.redact import mask
 
 commands = typer.Typer()
 console = Console()
+MAX_ID = 2**63 - 1  # message ids are bigint
+MessageId = Annotated[int, typer.Argument(min=1, max=MAX_ID, show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +38,7 @@ def status_command(
     with connect(database_url, data_dir) as conn:
         report = operations.status(conn)
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(mask(json.dumps(report, indent=2)))
         return
     lag = Table(title="Lag per destination")
     for column in ("destination", "undelivered", "oldest undelivered", "paused until"):
@@ -67,10 +70,12 @@ def dead_command(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
     destination: Annotated[str | None, typer.Option(help="Only this destination.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="Newest N dead letters.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest N dead letters.")] = 50,
 ) -> None:
     """Dead letters with the destination's error code and message (outbox.dead_letters)."""
     with connect(database_url, data_dir) as conn:
+        if destination is not None:
+            _known(conn, destination)
         rows = operations.dead_letters(conn, destination, limit)
     table = Table(title=f"Dead letters ({len(rows)} shown)")
     for column in ("id", "destination", "event", "code", "message", "attempts", "last attempt"):
@@ -81,7 +86,7 @@ def dead_command(
             dest,
             event,
             code or "",
-            (message or "")[:80],
+            mask(message or "")[:80],
             str(attempts),
             last.isoformat(timespec="seconds") if last else "",
         )
@@ -91,7 +96,7 @@ def dead_command(
 @commands.command("retry")
 def retry_command(
     message_id: Annotated[
-        int | None, typer.Argument(help="The dead message to send again.")
+        int | None, typer.Argument(min=1, max=MAX_ID, help="The dead message to send again.")
     ] = None,
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
@@ -117,18 +122,21 @@ def retry_command(
             raise typer.Exit(0 if done else 1)
         if destination is None:
             raise typer.BadParameter("--dead needs --destination")
+        _known(conn, destination)
         count = operations.retry_dead(conn, destination, error_code, reason)
     console.print(f"{count} dead message(s) of {destination} queued again")
 
 
 @commands.command("cancel")
 def cancel_command(
-    message_id: Annotated[int, typer.Argument(help="The message to stop.")],
+    message_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The message to stop.")],
     reason: Annotated[str, typer.Option(help="Why; required, kept in the audit trail.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
     """Cancel a message for good (it stops blocking its ordering key)."""
+    if not reason.strip():
+        raise typer.BadParameter("say why: it is kept in the audit trail", param_hint="--reason")
     with connect(database_url, data_dir) as conn:
         done = operations.cancel(conn, message_id, reason)
     console.print(
@@ -150,7 +158,12 @@ def replay_command(
     data_dir: DataDir = None,
 ) -> None:
     """Publish delivered messages again in their original order (a backfill after a restore)."""
+    if until is not None and _utc(until) <= _utc(since):
+        raise typer.BadParameter(
+            f"{until.isoformat()} is not after --since {since.isoformat()}", param_hint="--until"
+        )
     with connect(database_url, data_dir) as conn:
+        _known(conn, destination)
         count = operations.replay(
             conn, destination, _utc(since), _utc(until) if until else None, event_type, reason
         )
@@ -159,7 +172,7 @@ def replay_command(
 
 @commands.command("history")
 def history_command(
-    message_id: Annotated[int, typer.Argument(help="The message.")],
+    message_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The message.")],
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -181,10 +194,20 @@ def history_command(
             outcome or "",
             str(http or ""),
             code or "",
-            (message or "")[:60],
+            mask(message or "")[:60],
             f"{ms:.0f}" if ms is not None else "",
         )
     console.print(table)
+
+
+def _known(conn: Any, destination: str) -> None:
+    """An operator's typo must not read as "0 messages": name the destinations there are."""
+    known = operations.destination_names(conn)
+    if destination not in known:
+        raise typer.BadParameter(
+            f"no destination {destination!r}; known: {', '.join(known)}",
+            param_hint="--destination",
+        )
 
 
 def _utc(value: datetime) -> datetime:

@@ -16,8 +16,9 @@ from dispatcher.redact import redact
 from outbox.models import AttemptOutcome, MessageStatus
 
 # An exception of these types while building one message's request means the message itself
-# cannot be encoded; retrying the same payload cannot help.
-_UNENCODABLE = (ValueError, TypeError, KeyError, LookupError)
+# cannot be encoded (a RecursionError: a payload nested too deeply to map or serialise);
+# retrying the same payload cannot help.
+_UNENCODABLE = (ValueError, TypeError, KeyError, LookupError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from dispatcher.breaker import BreakerState, CircuitBreaker
 from dispatcher.destinations.base import Destination, Message, Outcome, Result
 from dispatcher.metrics import Metrics
 from dispatcher.record import Finished
+from dispatcher.redact import personal_values, redact, scrub_values
 from dispatcher.retry import Decision, RetryPolicy, decide, outcome_for_error
 from outbox.models import AttemptOutcome, MessageStatus
 
@@ -186,12 +188,13 @@ class DestinationWorker:
         await self._record(batch, outcomes, started)
 
     async def _call(self, batch: Sequence[Message]) -> dict[int, Outcome]:
-        try:
-            outcomes = await self.destination.deliver(batch)
-        except Exception as exc:  # nothing a destination does may kill the loop
-            self.log.exception("destination raised", messages=[m.id for m in batch])
-            outcomes = [outcome_for_error(m.id, exc) for m in batch]
-        by_id = {outcome.message_id: outcome for outcome in outcomes}
+        unreadable = [m for m in batch if m.problem is not None]
+        sendable = [m for m in batch if m.problem is None]
+        outcomes = [_unreadable(m) for m in unreadable]
+        if sendable:
+            outcomes.extend(await self._send(sendable))
+        messages = {m.id: m for m in batch}
+        by_id = {outcome.message_id: _scrubbed(outcome, messages) for outcome in outcomes}
         for message in batch:
             by_id.setdefault(
                 message.id,
@@ -203,6 +206,37 @@ class DestinationWorker:
                 ),
             )
         return by_id
+
+    async def _send(self, batch: Sequence[Message]) -> list[Outcome]:
+        try:
+            return list(await self.destination.deliver(batch))
+        except Exception as exc:  # nothing a destination does may kill the loop
+            return await self._isolate(batch, exc)
+
+    async def _isolate(self, batch: Sequence[Message], exc: Exception) -> list[Outcome]:
+        """A batch that raised an error of the message itself (a payload that cannot be
+        mapped or encoded) is sent again in halves until the culprit is alone, so it dies
+        alone; idempotent destinations make the repeat harmless. An outage applies to all."""
+        first = outcome_for_error(batch[0].id, exc)
+        if len(batch) == 1 or first.result is not Result.DEAD:
+            self.log.error(
+                "destination raised",
+                messages=id_ranges([m.id for m in batch]),
+                error=first.error_message,
+                error_code=first.error_code,
+                exc_info=first.error_code == "UNEXPECTED_ERROR",
+            )
+            return [dataclasses.replace(first, message_id=m.id) for m in batch]
+        self.log.warning(
+            "a message of the batch cannot be sent; isolating it",
+            messages=id_ranges([m.id for m in batch]),
+            error_code=first.error_code,
+        )
+        half = len(batch) // 2
+        outcomes: list[Outcome] = []
+        for part in (batch[:half], batch[half:]):
+            outcomes.extend(await self._send(part))
+        return outcomes
 
     async def _record(
         self, batch: Sequence[Message], outcomes: dict[int, Outcome], started: datetime
@@ -336,6 +370,26 @@ def id_ranges(ids: Sequence[int]) -> str:
         if current is not None:
             start = prev = current
     return ",".join(parts)
+
+
+def _scrubbed(outcome: Outcome, messages: dict[int, Message]) -> Outcome:
+    """An error text is redacted whichever destination wrote it, and loses the personal values
+    its own message carries (a name or a phone number an API echoed in a sentence, which no
+    pattern can recognise)."""
+    if not outcome.error_message:
+        return outcome
+    message = messages.get(outcome.message_id)
+    values = personal_values(message.payload) if message is not None else set()
+    text = redact(scrub_values(outcome.error_message, values))
+    if text == outcome.error_message:
+        return outcome
+    return dataclasses.replace(outcome, error_message=text)
+
+
+def _unreadable(message: Message) -> Outcome:
+    return Outcome(
+        message.id, Result.DEAD, error_code="UNREADABLE_PAYLOAD", error_message=message.problem
+    )
 
 
 async def _sleep_or_stop(stopping: asyncio.Event, seconds: float) -> None:

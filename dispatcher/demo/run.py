@@ -26,7 +26,14 @@ from rich.console import Console
 from rich.live import Live
 
 from dispatcher import daemon
-from dispatcher.config import Config, DestinationConfig, DispatcherConfig, JobsConfig, RetryConfig
+from dispatcher.config import (
+    Config,
+    DispatcherConfig,
+    JobsConfig,
+    RetryConfig,
+    SalesforceDestinationConfig,
+    ThinkificDestinationConfig,
+)
 from dispatcher.demo import report
 from dispatcher.demo.shop import (
     DemoShop,
@@ -35,6 +42,8 @@ from dispatcher.demo.shop import (
     catalog_gaps,
     load_catalog,
 )
+from dispatcher.destinations.salesforce.settings import SalesforceOptions
+from dispatcher.destinations.thinkific.settings import ThinkificOptions
 from dispatcher.jobs import pull_catalog
 from dispatcher.sandboxes import salesforce as salesforce_sandbox
 from dispatcher.sandboxes import thinkific as thinkific_sandbox
@@ -83,24 +92,26 @@ def demo_config(
         dispatcher=DispatcherConfig(http_port=None, poll_interval_seconds=0.5),
         jobs=JobsConfig(enabled=False),
         destinations={
-            "salesforce": DestinationConfig(
+            "salesforce": SalesforceDestinationConfig(
                 type="salesforce",
+                sandbox=True,
                 batch_size=200,
                 concurrency=2,
                 retry=DEMO_RETRY,
-                options={"instance_url": boxes.salesforce_url},
+                options=SalesforceOptions(instance_url=boxes.salesforce_url),
             ),
-            "thinkific": DestinationConfig(
+            "thinkific": ThinkificDestinationConfig(
                 type="thinkific",
+                sandbox=True,
                 batch_size=25,
                 concurrency=2,
                 retry=DEMO_RETRY,
-                options={
-                    "base_url": f"{boxes.thinkific_url}/api/public/v1",
-                    "subdomain": thinkific_sandbox.SandboxSettings().subdomain,
-                    "api_key_env": THINKIFIC_KEY_ENV,
-                    "requests_per_minute": THINKIFIC_DEMO_RATE,
-                },
+                options=ThinkificOptions(
+                    base_url=f"{boxes.thinkific_url}/api/public/v1",
+                    subdomain=thinkific_sandbox.SandboxSettings().subdomain,
+                    api_key_env=THINKIFIC_KEY_ENV,
+                    requests_per_minute=THINKIFIC_DEMO_RATE,
+                ),
             ),
         },
     )
@@ -109,7 +120,10 @@ def demo_config(
 
 
 async def pull(url: str, boxes: Sandboxes) -> str | None:
-    settings = {"salesforce_options": {"instance_url": boxes.salesforce_url}}
+    settings = {
+        "salesforce_options": {"instance_url": boxes.salesforce_url},
+        "salesforce_sandbox": True,
+    }
     job = Job("pull_catalog", 300.0, pull_catalog.run, settings)
     async with (
         httpx.AsyncClient() as client,

@@ -25,6 +25,9 @@ class Message:
     payload: dict[str, Any]
     attempt: int
     created_at: datetime
+    # Why the stored payload cannot be handled at all (not JSON we can read, nested too deep,
+    # not an object): such a message becomes its own dead letter without reaching a destination.
+    problem: str | None = None
 
 
 class Result(StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -10,6 +12,8 @@ import httpx
 
 from dispatcher.errors import DeliveryError, PermanentError, RateLimitedError, RetryableError
 from dispatcher.redact import redact
+
+_TAG = re.compile(r"<(?:script|style)\b.*?</(?:script|style)>|<!--.*?-->|<[^>]*>", re.S | re.I)
 
 RETRYABLE_STATUSES = frozenset({408, 425, 500, 502, 503, 504}) | frozenset(range(520, 531))
 
@@ -55,10 +59,19 @@ def reset_after_seconds(response: httpx.Response, *, now: float | None = None) -
     return reset
 
 
+def readable_body(response: httpx.Response) -> str:
+    """The body as an operator should read it: an HTML error page (a proxy's or a maintenance
+    page) reduced to its text, anything else as sent."""
+    text = response.text
+    if "html" in response.headers.get("content-type", "") or text.lstrip()[:1] == "<":
+        text = " ".join(html.unescape(_TAG.sub(" ", text)).split())
+    return text
+
+
 def error_for_response(response: httpx.Response, *, code: str | None = None) -> DeliveryError:
     """Classify a non-2xx response: 429 waits, 5xx/52x/408 retry, any other 4xx is permanent."""
     status = response.status_code
-    text = redact(response.text)
+    text = redact(readable_body(response))
     message = f"HTTP {status}: {text}" if text else f"HTTP {status}"
     if status == 429:
         return RateLimitedError(

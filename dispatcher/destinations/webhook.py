@@ -7,13 +7,19 @@ For any system we do not speak natively. The receiver should treat a repeated
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 
 import httpx
 
 from dispatcher.destinations.base import Message, Outcome
 from dispatcher.destinations.http import error_for_exception, error_for_response
+from dispatcher.errors import PermanentError
 from dispatcher.retry import outcome_for_error
+
+# RFC 9110 §5.5: a field value is visible ASCII, spaces and tabs; anything else (a newline, a
+# non-ASCII letter, a bidi control such as U+202E) cannot travel in a header as it is.
+_HEADER_SAFE = re.compile(r"[\x20-\x7e\t]*")
 
 
 class WebhookDestination:
@@ -38,22 +44,41 @@ class WebhookDestination:
         return await asyncio.gather(*(self._post(message) for message in batch))
 
     async def _post(self, message: Message) -> Outcome:
-        headers = {
-            **self._headers,
-            "Idempotency-Key": message.idempotency_key,
-            "X-Outbox-Message-Id": str(message.id),
-            "X-Outbox-Event-Type": message.event_type,
-        }
-        if message.correlation_id:
-            headers["X-Correlation-Id"] = str(message.correlation_id)
+        try:
+            request = self._client.build_request(
+                "POST", self._url, json=message.payload, headers=self._headers_for(message)
+            )
+        except Exception as exc:  # this message's own problem: it fails alone
+            return outcome_for_error(message.id, exc)
         async with self._parallel:
             try:
-                response = await self._client.post(self._url, json=message.payload, headers=headers)
+                response = await self._client.send(request)
             except httpx.HTTPError as exc:
                 return outcome_for_error(message.id, error_for_exception(exc))
         if response.is_success:
             return Outcome.delivered(message.id, http_status=response.status_code)
         return outcome_for_error(message.id, error_for_response(response))
 
+    def _headers_for(self, message: Message) -> dict[str, str]:
+        headers = {
+            **self._headers,
+            "Idempotency-Key": _header_value("idempotency key", message.idempotency_key),
+            "X-Outbox-Message-Id": str(message.id),
+            "X-Outbox-Event-Type": _header_value("event type", message.event_type),
+        }
+        if message.correlation_id:
+            headers["X-Correlation-Id"] = str(message.correlation_id)
+        return headers
+
     async def aclose(self) -> None:
         return None
+
+
+def _header_value(what: str, value: str) -> str:
+    if _HEADER_SAFE.fullmatch(value):
+        return value
+    raise PermanentError(
+        f"the {what} {value[:80]!r} cannot be sent in an HTTP header (RFC 9110 §5.5 allows "
+        "visible ASCII only); publish it with ASCII letters, digits and punctuation",
+        code="UNENCODABLE_MESSAGE",
+    )

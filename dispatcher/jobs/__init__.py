@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatcher.config import Config
+from dispatcher.config import Config, SalesforceDestinationConfig
 from dispatcher.jobs import check_drift, prune_history, pull_catalog, reap_leases, reconcile
 from dispatcher.scheduler import Job
 
@@ -17,18 +17,22 @@ def scheduled_jobs(config: Config) -> list[Job]:
     if not config.jobs.enabled:
         return []
     jobs = []
-    salesforce = next((d for d in config.destinations.values() if d.type == "salesforce"), None)
+    salesforce = next(
+        (d for d in config.destinations.values() if isinstance(d, SalesforceDestinationConfig)),
+        None,
+    )
+    org = (
+        {"salesforce_options": salesforce.options, "salesforce_sandbox": salesforce.sandbox}
+        if salesforce is not None
+        else {}
+    )
     pull = config.jobs.pull_catalog
     if salesforce is not None and pull.enabled:
-        settings = {**pull.model_dump(), "salesforce_options": dict(salesforce.options)}
+        settings = {**pull.model_dump(), **org}
         jobs.append(Job("pull_catalog", pull.interval_seconds, pull_catalog.run, settings))
     drift = config.jobs.check_drift
     if salesforce is not None and drift.enabled:
-        settings = {
-            **drift.model_dump(),
-            "salesforce_options": dict(salesforce.options),
-            "mappings_dir": config.mappings_dir,
-        }
+        settings = {**drift.model_dump(), **org, "mappings_dir": config.mappings_dir}
         jobs.append(Job("check_drift", drift.interval_seconds, check_drift.run, settings))
     for name, function in MAINTENANCE.items():
         settings = getattr(config.jobs, name)

@@ -22,8 +22,9 @@ async def run(context: JobContext) -> str:
         raise RuntimeError("the drift check needs an HTTP client")
     folder = context.settings.get("mappings_dir") or resource_dir("mappings")
     mapping = MappingSet(folder).current.destinations["salesforce"]
-    options = dict(context.settings.get("salesforce_options") or {})
-    findings = await check_org_drift(context.client, options, mapping)
+    options = context.settings.get("salesforce_options") or {}
+    sandbox = bool(context.settings.get("salesforce_sandbox", False))
+    findings = await check_org_drift(context.client, options, mapping, sandbox=sandbox)
     await record(context, mapping.version, findings)
     for finding in findings:
         # A line an alert can match: "mapping drift".

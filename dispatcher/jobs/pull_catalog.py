@@ -79,8 +79,9 @@ async def run(context: JobContext) -> str:
 def _api(context: JobContext) -> SalesforceApi:
     if context.client is None:
         raise RuntimeError("the catalog pull needs an HTTP client")
-    options = dict(context.settings.get("salesforce_options") or {})
-    return SalesforceApi(context.client, load_settings("salesforce", options))
+    options = context.settings.get("salesforce_options") or {}
+    sandbox = bool(context.settings.get("salesforce_sandbox", False))
+    return SalesforceApi(context.client, load_settings("salesforce", options, sandbox=sandbox))
 
 
 async def _watermark(conn: Any, source: str) -> datetime | None:

@@ -22,6 +22,64 @@ Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_NODES = 20_000  # values in a document once every alias is expanded
+MAX_DEPTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """Why a composed document is refused before anything expands it, and where."""
+
+    line: int
+    problem: str
+    fix: str
+
+
+def expansion_problem(root: yaml.Node) -> Oversized | None:
+    """A recursive alias, nesting beyond ``MAX_DEPTH``, or aliases that expand the document
+    past ``MAX_NODES`` values (an "alias bomb"): found in time linear in the file, since each
+    shared node is measured once, never expanded."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_NODES:
+                return Oversized(
+                    node.start_mark.line + 1,
+                    f"aliases expand it to more than {MAX_NODES} values",
+                    "write the values out; aliases are for a few shared settings",
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            return Oversized(
+                node.start_mark.line + 1,
+                "an alias refers to a node that contains it",
+                "remove the recursive alias",
+            )
+        if depth > MAX_DEPTH:
+            return Oversized(
+                node.start_mark.line + 1, "nested too deeply", f"keep it within {MAX_DEPTH} levels"
+            )
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +112,10 @@ def read_document(path: Path) -> tuple[Document, list[ConfigIssue]]:
         return Document(name, None), [
             ConfigIssue(name, None, f"cannot read: {exc}", "check the path")
         ]
+    except UnicodeDecodeError as exc:
+        return Document(name, None), [
+            ConfigIssue(name, None, f"not UTF-8 (at byte {exc.start})", "save the file as UTF-8")
+        ]
     return parse_document(name, text)
 
 
@@ -61,6 +123,11 @@ def parse_document(name: str, text: str) -> tuple[Document, list[ConfigIssue]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        oversized = expansion_problem(node) if node is not None else None
+        if oversized is not None:
+            return Document(name, None), [
+                ConfigIssue(name, oversized.line, oversized.problem, oversized.fix)
+            ]
         lines: dict[Loc, int] = {(): 1}
         issues: list[ConfigIssue] = []
         data = _build(loader, node, (), lines, issues, name) if node is not None else None
@@ -70,6 +137,10 @@ def parse_document(name: str, text: str) -> tuple[Document, list[ConfigIssue]]:
         problem = getattr(exc, "problem", None) or str(exc)
         return Document(name, None), [
             ConfigIssue(name, line, f"invalid YAML: {problem}", "fix the syntax")
+        ]
+    except RecursionError:
+        return Document(name, None), [
+            ConfigIssue(name, None, "nested too deeply", f"keep it within {MAX_DEPTH} levels")
         ]
     finally:
         loader.dispose()

@@ -197,7 +197,9 @@ class ValueMapSpec(_Strict):
 
 class MappingFile(_Strict):
     version: Literal[1]
-    destination: str
+    # The destinations a mapping can serve; any other name (a typo such as ``xsalesforce``)
+    # would be loaded and never used.
+    destination: Literal["salesforce", "thinkific"]
     schema_: str = Field(alias="schema")
     value_maps: dict[str, ValueMapSpec] = {}
     objects: dict[str, Section]

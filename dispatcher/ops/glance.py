@@ -74,7 +74,7 @@ class Glance:
             "<h1>Outbox dispatcher</h1>"
             f'<p id="worker">worker {h(worker_id)} · sampled {sampled} · refreshes every 5 s</p>'
             + (
-                f'<p class="refusal">Sampling failed: {h(snapshot.error)}</p>'
+                f'<p class="refusal">Sampling failed: {h(mask(snapshot.error))}</p>'
                 if snapshot.error
                 else ""
             )

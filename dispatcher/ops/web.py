@@ -22,6 +22,7 @@ from dispatcher.metrics import Metrics
 from dispatcher.ops.console import Console, page, refuse
 from dispatcher.ops.glance import Glance
 from dispatcher.ops.status import Sampler
+from dispatcher.redact import mask
 
 STATIC = Path(__file__).parent / "static"
 
@@ -52,7 +53,7 @@ def create_app(
         ready = all(checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         if not checks["database"] and sampler.snapshot.error:
-            body["database_error"] = sampler.snapshot.error
+            body["database_error"] = mask(sampler.snapshot.error)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def status_page(request: Request) -> Response:

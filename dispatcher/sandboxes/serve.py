@@ -27,7 +27,10 @@ def _bind(host: str, port: int) -> socket.socket:
 def running_app(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve an ASGI app from a background thread; yield its base URL (port 0 picks a free one)."""
     sock = _bind(host, port)
-    server = EmbeddedServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    # log_config=None: in the demo's process the one logging pipeline stays in charge.
+    server = EmbeddedServer(
+        uvicorn.Config(app, log_level="warning", lifespan="off", log_config=None)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

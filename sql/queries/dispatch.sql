@@ -114,3 +114,7 @@ UPDATE outbox.destinations
 
 -- name: destination_paused_until :one
 SELECT paused_until FROM outbox.destinations WHERE name = %(destination)s
+
+-- name: destination_names :many
+-- The destinations messages may be published to: a configured name must be one of them.
+SELECT name FROM outbox.destinations ORDER BY name

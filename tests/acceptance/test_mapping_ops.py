@@ -71,7 +71,11 @@ def test_mappings_check_against_org_reports_a_renamed_field(
         yaml.safe_dump(
             {
                 "destinations": {
-                    "salesforce": {"type": "salesforce", "options": {"instance_url": url}}
+                    "salesforce": {
+                        "type": "salesforce",
+                        "sandbox": True,
+                        "options": {"instance_url": url},
+                    }
                 }
             }
         )
@@ -90,7 +94,12 @@ async def test_drift_job_records_findings_for_dbas(
 ) -> None:
     url, sandbox = org
     sandbox.faults.remove_picklist_value("Order", "Payment_Method__c", "Card")
-    job = Job("check_drift", 300.0, check_drift.run, {"salesforce_options": {"instance_url": url}})
+    job = Job(
+        "check_drift",
+        300.0,
+        check_drift.run,
+        {"salesforce_options": {"instance_url": url}, "salesforce_sandbox": True},
+    )
     async with httpx.AsyncClient() as client:
         context = JobContext(pool, "w", structlog.get_logger("test"), client=client)
         ran, detail = await run_job(job, context, force=True)
@@ -110,7 +119,8 @@ def test_sighup_reloads_mappings_and_refuses_a_bad_edit(
     folder = tmp_path / "mappings"
     shutil.copytree(resource_dir("mappings"), folder)
     config = write_config(
-        tmp_path, salesforce={"type": "salesforce", "options": {"instance_url": url}}
+        tmp_path,
+        salesforce={"type": "salesforce", "sandbox": True, "options": {"instance_url": url}},
     )
     data = yaml.safe_load(config.read_text())
     data["mappings_dir"] = str(folder)

@@ -16,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
 from dispatcher import claim, record
-from dispatcher.config import DestinationConfig
+from dispatcher.config import DestinationConfig, destination_config
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations.base import Message, Outcome
 from dispatcher.destinations.salesforce import SalesforceDestination, build
@@ -72,7 +72,7 @@ def salesforce_config(**options: Any) -> DestinationConfig:
         "auth": {"client_id": "sandbox-consumer-key", "client_secret_env": SECRET_ENV},
         "pricebook_id": load_seed().pricebook_id,
     }
-    return DestinationConfig(type="salesforce", batch_size=200, options={**base, **options})
+    return destination_config(type="salesforce", batch_size=200, options={**base, **options})
 
 
 @dataclass

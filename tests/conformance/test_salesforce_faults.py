@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.destinations.base import Result
@@ -23,6 +24,28 @@ async def test_salesforce_expired_token_is_renewed_once_and_delivery_succeeds(
     assert [o.result for o in await org.deliver_due()] == [Result.DELIVERED]
     assert org.sandbox.calls["oauth2.token"] == 2
     assert org.destination.api.auth.tokens_fetched == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "code"),
+    [
+        (FaultKind.MAINTENANCE_PAGE, {"status": 500}, "HTTP_500"),
+        (FaultKind.MAINTENANCE_PAGE, {"status": 503}, "HTTP_503"),
+        (FaultKind.SERVER_UNAVAILABLE, {}, "SERVER_UNAVAILABLE"),
+        (FaultKind.DROP_CONNECTION, {}, "CONNECTIONDROPPED"),
+    ],
+)
+async def test_salesforce_token_endpoint_failure_is_an_outage_not_a_dead_message(
+    org: Org, shop: psycopg.Connection[Any], kind: FaultKind, options: dict[str, Any], code: str
+) -> None:
+    place(shop, "SO-TOKEN")
+    org.sandbox.faults.inject(kind, remaining=1, path="/services/oauth2/token", **options)
+    (first,) = await org.deliver_due()
+    assert (first.result, first.error_code) == (Result.RETRY, code)
+    assert "<html" not in (first.error_message or "")
+    shop.execute("UPDATE outbox.messages SET next_attempt_at = now()")
+    shop.commit()
+    assert [o.result for o in await org.deliver_due()] == [Result.DELIVERED]
 
 
 async def test_salesforce_503_is_retried_then_delivered(

@@ -107,7 +107,9 @@ def test_salesforce_settings_name_every_problem_and_its_fix() -> None:
            "auth": {"flow": "jwt", "client_id": "k", "username": "u@x"}}  # fmt: skip
     with pytest.raises(ConfigError, match="private_key_file"):
         load_settings("sf", jwt, environ={})
-    sandbox = load_settings("sf", {}, environ={})
+    with pytest.raises(ConfigError, match="sandbox: true"):
+        load_settings("sf", {}, environ={})
+    sandbox = load_settings("sf", {}, environ={}, sandbox=True)
     assert (sandbox.instance_url, sandbox.api_version) == ("http://127.0.0.1:8701", "62.0")
 
 

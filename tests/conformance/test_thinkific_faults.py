@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.config import DestinationConfig
+from dispatcher.config import destination_config
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations.base import Result
 from dispatcher.destinations.thinkific import build
@@ -42,7 +42,7 @@ async def deliver_against(db_url: str, handler: Handler) -> tuple[Any, list[str]
         seen.append(f"{request.method} {request.url.path.rsplit('/v1', 1)[1]}")
         return handler(request)
 
-    config = DestinationConfig(type="thinkific", options=thinkific_options())
+    config = destination_config(type="thinkific", options=thinkific_options())
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(recording)) as http,
         AsyncConnectionPool(db_url, min_size=1, open=False, kwargs={"autocommit": True}) as pool,

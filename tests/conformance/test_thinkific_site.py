@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
 from dispatcher import claim, record
-from dispatcher.config import DestinationConfig
+from dispatcher.config import destination_config
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations.base import Message, Outcome, Result
 from dispatcher.destinations.thinkific import ThinkificDestination, build
@@ -80,7 +80,7 @@ async def open_site(
 ) -> AsyncIterator[Site]:
     """A fresh sandbox site and the destination built by ``build`` as the daemon would."""
     app = create_app(settings or SandboxSettings(random_seed=3))
-    config = DestinationConfig(type="thinkific", options=thinkific_options(**options))
+    config = destination_config(type="thinkific", options=thinkific_options(**options))
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
         AsyncConnectionPool(

@@ -36,7 +36,11 @@ async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
 
 
 async def _pull(pool: AsyncConnectionPool[Any], url: str) -> str | None:
-    settings = {"salesforce_options": {"instance_url": url}, "safety_stock": 2}
+    settings = {
+        "salesforce_options": {"instance_url": url},
+        "salesforce_sandbox": True,
+        "safety_stock": 2,
+    }
     job = Job("pull_catalog", 300.0, pull_catalog.run, settings)
     async with httpx.AsyncClient() as client:
         context = JobContext(pool, "w", structlog.get_logger("test"), client=client)
@@ -61,7 +65,9 @@ async def test_pull_catalog_hydrates_then_reads_only_changes(
     assert sandbox.calls["query.more"] >= 4  # seven rows in pages of three, for two objects
 
     async with httpx.AsyncClient() as client:
-        api = SalesforceApi(client, load_settings("salesforce", {"instance_url": url}))
+        api = SalesforceApi(
+            client, load_settings("salesforce", {"instance_url": url}, sandbox=True)
+        )
         await api.call(
             "PATCH", "/sobjects/Product2/01tDm0000000001IAA", json={"Stock_Quantity__c": 42}
         )

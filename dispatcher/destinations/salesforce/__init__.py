@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from dispatcher.destinations.salesforce.api import SalesforceApi
-from dispatcher.destinations.salesforce.settings import SalesforceSettings, load_settings
+from dispatcher.destinations.salesforce.settings import (
+    SalesforceOptions,
+    SalesforceSettings,
+    load_settings,
+)
 from dispatcher.destinations.salesforce.writer import SalesforceDestination
 from dispatcher.errors import ConfigError, ConfigIssue
 from dispatcher.mapping import DestinationMapping
@@ -35,8 +39,9 @@ __all__ = [
 
 def build(context: DestinationContext) -> SalesforceDestination:
     config = context.config
+    assert config.type == "salesforce"  # how the daemon chose this module
     settings = load_settings(
-        context.name, dict(config.options), timeout_seconds=config.timeout_seconds
+        context.name, config.options, timeout_seconds=config.timeout_seconds, sandbox=config.sandbox
     )
     if context.mappings is None or not context.mappings.current.destinations.keys() & {
         context.name,
@@ -55,26 +60,30 @@ def build(context: DestinationContext) -> SalesforceDestination:
 
 async def fetch_describes(
     client: httpx.AsyncClient,
-    options: Mapping[str, Any],
+    options: SalesforceOptions | Mapping[str, Any],
     objects: Iterable[str],
     *,
     name: str = "salesforce",
     environ: dict[str, str] | None = None,
+    sandbox: bool = False,
 ) -> dict[str, Describe]:
     """``GET /sobjects/{T}/describe`` for each object, with the destination's own options
     (credentials from the environment); an object the org lacks is left out."""
-    api = SalesforceApi(client, load_settings(name, dict(options), environ=environ))
+    settings = load_settings(name, options, environ=environ, sandbox=sandbox)
+    api = SalesforceApi(client, settings)
     return await _fetch_each(objects, api.describe)
 
 
 async def check_org_drift(
     client: httpx.AsyncClient,
-    options: Mapping[str, Any],
+    options: SalesforceOptions | Mapping[str, Any],
     mapping: DestinationMapping,
     *,
     name: str = "salesforce",
     environ: dict[str, str] | None = None,
+    sandbox: bool = False,
 ) -> tuple[DriftFinding, ...]:
     """The drift findings of ``mapping`` against the live org's describe results."""
-    api = SalesforceApi(client, load_settings(name, dict(options), environ=environ))
+    settings = load_settings(name, options, environ=environ, sandbox=sandbox)
+    api = SalesforceApi(client, settings)
     return await check_drift(mapping, api.describe)

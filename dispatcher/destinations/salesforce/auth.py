@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
 
 import httpx
 import jwt
@@ -26,7 +27,7 @@ import structlog
 from dispatcher.destinations.salesforce.errors import response_error
 from dispatcher.destinations.salesforce.settings import Credentials
 from dispatcher.errors import RetryableError
-from dispatcher.redact import redact
+from dispatcher.redact import redact, remember_secret
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 180  # seconds; simple-salesforce uses now + 3 minutes (API-NOTES §1.1)
@@ -75,7 +76,7 @@ class SalesforceAuth(httpx.Auth):
             form = {
                 "grant_type": "client_credentials",
                 "client_id": c.client_id,
-                "client_secret": c.client_secret or "",
+                "client_secret": c.client_secret.get_secret_value() if c.client_secret else "",
             }
         return httpx.Request("POST", c.token_url, data=form)
 
@@ -87,24 +88,38 @@ class SalesforceAuth(httpx.Auth):
             "aud": c.audience,
             "exp": int(self._clock()) + ASSERTION_LIFETIME,
         }
-        return jwt.encode(claims, c.private_key or "", algorithm="RS256")
+        key = c.private_key.get_secret_value() if c.private_key else ""
+        return jwt.encode(claims, key, algorithm="RS256")
 
     def _read(self, response: httpx.Response) -> str:
-        """The access token, or a retryable error naming OAuth's ``error`` (§1.1, shape 4):
-        a wrong secret is the operator's to fix, not a reason to bury every message."""
-        body = response.json() if response.content else {}
+        """The access token, or a retryable error naming OAuth's ``error`` (§1.1, shape 4).
+
+        Whatever else the token endpoint answers (a maintenance page in HTML, a 5xx, a body
+        that is not JSON) is an outage of the destination, never a fault of the message being
+        sent: every failure here is retryable. A wrong secret is the operator's to fix, not a
+        reason to bury every message."""
+        body = _json_or_none(response)
         token = body.get("access_token") if isinstance(body, dict) else None
-        if response.status_code == 200 and isinstance(token, str):
+        if response.status_code == 200 and isinstance(token, str) and token:
             self.tokens_fetched += 1
+            remember_secret(token)
             return token
         if not isinstance(body, dict) or "error" not in body:
             error = response_error(response, daily_pause=None)
-            raise RetryableError(str(error), code=error.code, http_status=response.status_code)
+            problem = f"the token endpoint failed: {error}"
+            raise RetryableError(problem, code=error.code, http_status=response.status_code)
         raise RetryableError(
             redact(f"token request refused: {body['error']}: {body.get('error_description')}"),
             code=f"OAUTH_{str(body['error']).upper()}",
             http_status=response.status_code,
         )
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json() if response.content else None
+    except (ValueError, RecursionError):  # not JSON (an HTML page), or not UTF-8
+        return None
 
 
 async def _answer(response: httpx.Response) -> httpx.Response:

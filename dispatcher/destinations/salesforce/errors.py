@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from dispatcher.destinations.http import RETRYABLE_STATUSES, retry_after_seconds
+from dispatcher.destinations.http import RETRYABLE_STATUSES, readable_body, retry_after_seconds
 from dispatcher.errors import DeliveryError, PermanentError, RateLimitedError, RetryableError
 from dispatcher.redact import redact
 
@@ -102,8 +102,8 @@ def body_error(
 def response_error(response: httpx.Response, *, daily_pause: float | None) -> DeliveryError:
     try:
         body: Any = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = response.text
+    except (ValueError, RecursionError):  # not JSON: an HTML maintenance page, say
+        body = readable_body(response)
     after = retry_after_seconds(response.headers.get("retry-after"))
     return body_error(response.status_code, body, daily_pause=daily_pause, retry_after=after)
 

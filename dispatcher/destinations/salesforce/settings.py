@@ -9,14 +9,16 @@ destination points at the built-in sandbox (``outbox sandbox`` serves it on port
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, ValidationError
 
 from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.redact import remember_secret
 
 SANDBOX_URL = "http://127.0.0.1:8701"
 SANDBOX_CLIENT_ID = "sandbox-consumer-key"
@@ -26,7 +28,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ClientCredentials(_Strict):
@@ -57,7 +59,9 @@ def _flow(value: Any) -> str:
 
 
 class SalesforceOptions(_Strict):
-    instance_url: str = SANDBOX_URL
+    # The org's My Domain URL. Left out, the destination is refused unless the configuration
+    # says ``sandbox: true``, which points it at SANDBOX_URL.
+    instance_url: Annotated[str, Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")] | None = None
     api_version: Annotated[str, Field(pattern=r"^\d{2,3}\.\d$")] = "62.0"
     auth: Annotated[
         Annotated[ClientCredentials, Tag("client_credentials")] | Annotated[JwtBearer, Tag("jwt")],
@@ -65,7 +69,7 @@ class SalesforceOptions(_Strict):
     ] = ClientCredentials()
     budget_share: Annotated[float, Field(gt=0, le=1)] = 0.8
     budget_delay_seconds: Annotated[float, Field(ge=0, le=60)] = 0.5
-    daily_limit_pause_seconds: Annotated[float, Field(gt=0)] | None = None
+    daily_limit_pause_seconds: Annotated[float, Field(gt=0, le=2 * 86_400)] | None = None
     pricebook_id: str | None = None
     match_guests_by_email: bool = True
     max_batch: Annotated[int, Field(ge=1, le=2000)] = 200
@@ -78,9 +82,9 @@ class Credentials:
     flow: str
     client_id: str
     token_url: str
-    client_secret: str | None = None
+    client_secret: SecretStr | None = None
     username: str | None = None
-    private_key: str | None = None
+    private_key: SecretStr | None = None
     audience: str | None = None
 
 
@@ -104,24 +108,36 @@ class SalesforceSettings:
 
 def load_settings(
     name: str,
-    options: dict[str, Any],
+    options: SalesforceOptions | Mapping[str, Any],
     *,
     timeout_seconds: float = 10.0,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    sandbox: bool = False,
 ) -> SalesforceSettings:
-    """Validate ``options`` and resolve secrets; raise ``ConfigError`` listing every problem."""
+    """Validate ``options`` and resolve secrets; raise ``ConfigError`` listing every problem.
+
+    ``sandbox``: the configuration said ``sandbox: true``; only then may the URL be left out
+    (the local sandbox's) and a loopback org go without a secret (the sandbox's built-in one).
+    """
     env = dict(os.environ if environ is None else environ)
     where = f"destinations.{name}.options"
     try:
         parsed = SalesforceOptions.model_validate(options)
     except ValidationError as exc:
         raise ConfigError([_issue(where, error) for error in exc.errors()]) from exc
+    if parsed.instance_url is None:
+        if not sandbox:
+            raise ConfigError([ConfigIssue(
+                "options", f"{where}.instance_url", "no org URL",
+                "add instance_url: https://<name>.my.salesforce.com, or sandbox: true",
+            )])  # fmt: skip
+        parsed = parsed.model_copy(update={"instance_url": SANDBOX_URL})
     issues: list[ConfigIssue] = []
-    credentials = _credentials(where, parsed, env, issues)
+    credentials = _credentials(where, parsed, env, issues, sandbox=sandbox)
     if issues:
         raise ConfigError(issues)
     return SalesforceSettings(
-        instance_url=parsed.instance_url.rstrip("/"),
+        instance_url=(parsed.instance_url or SANDBOX_URL).rstrip("/"),
         api_version=parsed.api_version,
         credentials=credentials,
         budget_share=parsed.budget_share,
@@ -135,36 +151,50 @@ def load_settings(
 
 
 def _credentials(
-    where: str, parsed: SalesforceOptions, env: dict[str, str], issues: list[ConfigIssue]
+    where: str,
+    parsed: SalesforceOptions,
+    env: dict[str, str],
+    issues: list[ConfigIssue],
+    *,
+    sandbox: bool,
 ) -> Credentials:
-    token_url = f"{parsed.instance_url.rstrip('/')}/services/oauth2/token"
+    instance_url = parsed.instance_url or SANDBOX_URL
+    token_url = f"{instance_url.rstrip('/')}/services/oauth2/token"
     auth = parsed.auth
     if isinstance(auth, ClientCredentials):
         secret = _secret(where, "auth.client_secret_env", auth.client_secret_env, env, issues)
         if secret is None and not issues:
-            if urlsplit(parsed.instance_url).hostname in _LOOPBACK:
+            if sandbox and urlsplit(instance_url).hostname in _LOOPBACK:
                 secret = SANDBOX_CLIENT_SECRET
             else:
                 issues.append(ConfigIssue(
                     "options", f"{where}.auth.client_secret_env", "a real org needs a secret",
                     "set client_secret_env: NAME and export NAME=<consumer secret>",
                 ))  # fmt: skip
-        return Credentials("client_credentials", auth.client_id, token_url, client_secret=secret)
+        return Credentials(
+            "client_credentials", auth.client_id, token_url, client_secret=_secret_str(secret)
+        )
     key = _private_key(where, auth, env, issues)
     return Credentials(
         "jwt", auth.client_id, auth.token_url or token_url,
-        username=auth.username, private_key=key, audience=auth.audience,
+        username=auth.username, private_key=_secret_str(key), audience=auth.audience,
     )  # fmt: skip
 
 
+def _secret_str(value: str | None) -> SecretStr | None:
+    return SecretStr(value) if value is not None else None
+
+
 def _private_key(
-    where: str, auth: JwtBearer, env: dict[str, str], issues: list[ConfigIssue]
+    where: str, auth: JwtBearer, env: Mapping[str, str], issues: list[ConfigIssue]
 ) -> str | None:
     if auth.private_key_env is not None:
         return _secret(where, "auth.private_key_env", auth.private_key_env, env, issues)
     if auth.private_key_file is not None:
         try:
-            return auth.private_key_file.read_text(encoding="utf-8")
+            key = auth.private_key_file.read_text(encoding="utf-8")
+            remember_secret(key)
+            return key
         except OSError as exc:
             issues.append(ConfigIssue(
                 "options", f"{where}.auth.private_key_file", f"cannot read it: {exc}",
@@ -179,11 +209,12 @@ def _private_key(
 
 
 def _secret(
-    where: str, key: str, var: str | None, env: dict[str, str], issues: list[ConfigIssue]
+    where: str, key: str, var: str | None, env: Mapping[str, str], issues: list[ConfigIssue]
 ) -> str | None:
     if var is None:
         return None
     value = env.get(var)
+    remember_secret(value)
     if not value:
         issues.append(ConfigIssue(
             f"${var}", f"{where}.{key}", f"environment variable {var} is not set",

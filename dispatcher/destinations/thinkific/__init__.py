@@ -44,7 +44,14 @@ __all__ = [
 
 def build(context: DestinationContext) -> ThinkificDestination:
     """Wire the destination from the daemon's pool, HTTP client and mappings."""
-    settings = settings_from(context.name, context.config)
+    config = context.config
+    assert config.type == "thinkific"  # how the daemon chose this module
+    settings = settings_from(
+        context.name,
+        config.options,
+        timeout_seconds=config.timeout_seconds,
+        batch_size=config.batch_size,
+    )
     mapping_set = context.mappings
     if mapping_set is None:
         where = f"destinations.{context.name}"

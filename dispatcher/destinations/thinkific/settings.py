@@ -9,32 +9,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dispatcher.config import DestinationConfig
 from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.redact import remember_secret
 
 # API-NOTES §2.1 "Base URL"; the sandbox serves the same path on loopback.
 PUBLIC_API = "https://api.thinkific.com/api/public/v1"
 # 120 requests per minute per site (API-NOTES §2.5); a concurrency cap of 10 is reported.
 DEFAULT_REQUESTS_PER_MINUTE = 120
 DEFAULT_MAX_IN_FLIGHT = 10
+# ``outbox sandbox`` serves the Thinkific sandbox here; used only with ``sandbox: true``.
+SANDBOX_API = "http://127.0.0.1:8702/api/public/v1"
 
 
 class ThinkificOptions(BaseModel):
     """What an operator may write under ``options:``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    base_url: str = PUBLIC_API
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    base_url: str | None = None  # PUBLIC_API for a real site; required unless sandbox: true
     subdomain: str | None = None
     api_key_env: str | None = None
     token_env: str | None = None
     requests_per_minute: Annotated[int, Field(ge=1, le=100_000)] = DEFAULT_REQUESTS_PER_MINUTE
     max_in_flight: Annotated[int, Field(ge=1, le=100)] = DEFAULT_MAX_IN_FLIGHT
-    timeout_seconds: Annotated[float, Field(gt=0)] | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     max_batch: Annotated[int, Field(ge=1, le=1000)] = 50
 
 
@@ -43,7 +45,7 @@ class ThinkificSettings:
     """Resolved settings: secrets read, headers built, nothing left to check."""
 
     base_url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)  # carries the API key or token
     requests_per_minute: int
     max_in_flight: int
     timeout_seconds: float
@@ -57,29 +59,35 @@ class ThinkificSettings:
 
 
 def settings_from(
-    name: str, config: DestinationConfig, environ: Mapping[str, str] | None = None
+    name: str,
+    options: ThinkificOptions | Mapping[str, Any],
+    *,
+    timeout_seconds: float = 10.0,
+    batch_size: int | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ThinkificSettings:
-    """Validate ``config.options``; raise ``ConfigError`` naming every bad key and its fix."""
+    """Validate the options; raise ``ConfigError`` naming every bad key and its fix."""
     env = os.environ if environ is None else environ
     where = f"destinations.{name}.options"
     try:
-        options = ThinkificOptions.model_validate(config.options)
+        parsed = ThinkificOptions.model_validate(options)
     except ValidationError as exc:
         raise ConfigError([_issue(where, error) for error in exc.errors()]) from exc
-    headers, issues = _auth_headers(where, options, env)
-    if not options.base_url.startswith(("https://", "http://")):
+    headers, issues = _auth_headers(where, parsed, env)
+    base_url = parsed.base_url or ""
+    if not base_url.startswith(("https://", "http://")):
         issues.append(
             ConfigIssue(where, f"{where}.base_url", "not an http(s) URL", f"use {PUBLIC_API}")
         )
     if issues:
         raise ConfigError(issues)
     return ThinkificSettings(
-        base_url=options.base_url.rstrip("/"),
+        base_url=base_url.rstrip("/"),
         headers=headers,
-        requests_per_minute=options.requests_per_minute,
-        max_in_flight=options.max_in_flight,
-        timeout_seconds=options.timeout_seconds or config.timeout_seconds,
-        max_batch=min(options.max_batch, config.batch_size),
+        requests_per_minute=parsed.requests_per_minute,
+        max_in_flight=parsed.max_in_flight,
+        timeout_seconds=parsed.timeout_seconds or timeout_seconds,
+        max_batch=min(parsed.max_batch, batch_size or parsed.max_batch),
     )
 
 
@@ -112,6 +120,7 @@ def _secret(
     where: str, key: str, variable: str, env: Mapping[str, str], issues: list[ConfigIssue]
 ) -> str:
     value = env.get(variable, "")
+    remember_secret(value)
     if not value:
         problem = f"environment variable {variable} is not set"
         issues.append(ConfigIssue(where, f"{where}.{key}", problem, f"export {variable}=..."))

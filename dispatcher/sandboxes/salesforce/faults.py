@@ -35,6 +35,10 @@ class FaultKind(StrEnum):
     CONCURRENT_LIMIT = "concurrent_limit"
     DAILY_LIMIT = "daily_limit"
     DROP_CONNECTION = "drop_connection"
+    # The HTML "We are down for maintenance" page the login and instance hosts serve instead of
+    # JSON during maintenance or an edge failure (seen with 503 in forcedotcom/cli#2487 and from
+    # the login endpoint in forcedotcom/EMP-Connector#84); ``status`` picks the code.
+    MAINTENANCE_PAGE = "maintenance_page"
 
 
 @dataclass
@@ -45,6 +49,7 @@ class FaultRule:
     latency_ms: int = 0
     path: str | None = None
     per_record: bool = False
+    status: int = 503  # of a maintenance page
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "kind": self.kind.value}
@@ -162,6 +167,9 @@ class FaultMiddleware:
         for rule in fired:
             if rule.kind is FaultKind.DROP_CONNECTION:
                 await _drop(send)
+            if rule.kind is FaultKind.MAINTENANCE_PAGE:
+                await _maintenance_page(send, rule.status)
+                return
             if rule.kind in _REFUSALS:
                 await _refuse(send, *_REFUSALS[rule.kind])
                 return
@@ -173,6 +181,20 @@ async def _refuse(send: Send, status: int, error: ApiError) -> None:
     headers = [(b"content-type", b"application/json;charset=UTF-8")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+MAINTENANCE_HTML = (
+    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n<html><head></head>'
+    b"<body><center><table><tr><td><span>We are down for maintenance.</span><br><br>"
+    b"Sorry for the inconvenience. We'll be back shortly.</td></tr></table></center></body>"
+    b"</html>\n"
+)
+
+
+async def _maintenance_page(send: Send, status: int) -> None:
+    headers = [(b"content-type", b"text/html;charset=UTF-8")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": MAINTENANCE_HTML})
 
 
 async def _drop(send: Send) -> None:

@@ -69,6 +69,18 @@ async def test_fault_dropped_connection_is_transport_error(
     assert issubclass(ConnectionDropped, httpx.TransportError)
 
 
+async def test_fault_maintenance_page_is_html_on_the_token_endpoint(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    """forcedotcom/EMP-Connector#84: the login endpoint served its HTML maintenance page."""
+    state.faults.inject(FaultKind.MAINTENANCE_PAGE, remaining=1, status=500, path="/oauth2/")
+    refused = await client.post("/services/oauth2/token", data={"grant_type": "x"})
+    assert refused.status_code == 500
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "We are down for maintenance." in refused.text
+    assert (await client.get(f"{V}/limits")).status_code == 200
+
+
 async def test_fault_probability_zero_never_fires(
     client: httpx.AsyncClient, state: SandboxState
 ) -> None:
