@@ -208,6 +208,7 @@ class DestinationWorker:
             else:
                 queues.setdefault(message.ordering_key, deque()).append(message)
         sending.extend(queue.popleft() for queue in queues.values())
+        sending.sort(key=lambda m: m.id)
         outcomes: dict[int, Outcome] = {}
         while sending:
             outcomes.update(await self._send(sending))
