@@ -14,7 +14,7 @@ import contextlib
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -196,29 +196,7 @@ class DestinationWorker:
         await self._record(tried, outcomes, started, untried)
 
     async def _call(self, batch: Sequence[Message]) -> tuple[dict[int, Outcome], list[Message]]:
-        """Send a batch in rounds: the unkeyed messages and the first of each key, then the
-        second of each key whose first was delivered, and so on. A key's messages reach the
-        destination in id order, each only after the one before it succeeded; what is behind a
-        failure is returned untried, to be claimed again after it."""
-        queues: dict[str, deque[Message]] = {}
-        sending: list[Message] = []
-        for message in sorted(batch, key=lambda m: m.id):
-            if message.ordering_key is None:
-                sending.append(message)
-            else:
-                queues.setdefault(message.ordering_key, deque()).append(message)
-        sending.extend(queue.popleft() for queue in queues.values())
-        sending.sort(key=lambda m: m.id)
-        outcomes: dict[int, Outcome] = {}
-        while sending:
-            outcomes.update(await self._send(sending))
-            following = []
-            for message in sending:
-                queue = queues.get(message.ordering_key) if message.ordering_key else None
-                if queue and outcomes[message.id].result is Result.DELIVERED:
-                    following.append(queue.popleft())
-            sending = following
-        return outcomes, [m for queue in queues.values() for m in queue]
+        return await send_in_key_order(self._send, batch)
 
     async def _send(self, batch: Sequence[Message]) -> dict[int, Outcome]:
         try:
@@ -369,6 +347,34 @@ class DestinationWorker:
         level = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}[new]
         self.metrics.breaker_open.labels(self.destination.name).set(level)
         self.log.warning("circuit breaker changed", old=str(old), new=str(new))
+
+
+async def send_in_key_order(
+    send: Callable[[Sequence[Message]], Awaitable[dict[int, Outcome]]], batch: Sequence[Message]
+) -> tuple[dict[int, Outcome], list[Message]]:
+    """Send a batch in rounds: the unkeyed messages and the first of each key, then the second
+    of each key whose first was delivered, and so on. A key's messages reach the destination in
+    id order, each only after the one before it succeeded; what is behind a failure comes back
+    untried, to be claimed again after it. Returns the outcomes and the untried messages."""
+    queues: dict[str, deque[Message]] = {}
+    sending: list[Message] = []
+    for message in sorted(batch, key=lambda m: m.id):
+        if message.ordering_key is None:
+            sending.append(message)
+        else:
+            queues.setdefault(message.ordering_key, deque()).append(message)
+    sending.extend(queue.popleft() for queue in queues.values())
+    sending.sort(key=lambda m: m.id)
+    outcomes: dict[int, Outcome] = {}
+    while sending:
+        outcomes.update(await send(sending))
+        following = []
+        for message in sending:
+            queue = queues.get(message.ordering_key) if message.ordering_key else None
+            if queue and outcomes[message.id].result is Result.DELIVERED:
+                following.append(queue.popleft())
+        sending = following
+    return outcomes, [m for queue in queues.values() for m in queue]
 
 
 def id_ranges(ids: Sequence[int]) -> str:

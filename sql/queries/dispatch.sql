@@ -223,18 +223,7 @@ WITH results AS (
            updated_at = r.finished_at
       FROM results r
      WHERE m.id = r.id AND m.status = 'in_flight' AND m.lease_owner = %(worker)s
-    RETURNING m.id,
-              m.ordering_key IS NOT NULL
-              AND r.status IN ('delivered', 'dead')
-              AND EXISTS (SELECT 1
-                            FROM outbox.messages w
-                           WHERE w.destination = m.destination
-                             AND w.status IN ('pending', 'in_flight', 'retrying')
-                             AND (w.status <> 'in_flight'
-                                  OR w.id IN (SELECT u.id FROM results u WHERE u.outcome IS NULL))
-                             AND w.ordering_key IS NOT NULL
-                             AND w.ordering_key <= m.ordering_key
-                             AND (w.ordering_key, w.id) > (m.ordering_key, m.id)) AS waiting
+    RETURNING m.id, m.destination, m.ordering_key, r.status IN ('delivered', 'dead') AS cleared
 ), attempted AS (
     INSERT INTO outbox.attempts
            (message_id, number, worker, started_at, finished_at, outcome, http_status, error_code,
@@ -244,7 +233,21 @@ WITH results AS (
       FROM results r JOIN updated u USING (id)
      WHERE r.outcome IS NOT NULL
 )
-SELECT u.id, u.waiting FROM updated u
+-- One probe per key, from the last message of the key that left the queue here.
+SELECT u.id,
+       u.cleared
+       AND u.id = max(u.id) FILTER (WHERE u.cleared) OVER (PARTITION BY u.ordering_key)
+       AND u.ordering_key IS NOT NULL
+       AND EXISTS (SELECT 1
+                     FROM outbox.messages w
+                    WHERE w.destination = u.destination
+                      AND w.status IN ('pending', 'in_flight', 'retrying')
+                      AND (w.status <> 'in_flight'
+                           OR w.id IN (SELECT x.id FROM results x WHERE x.outcome IS NULL))
+                      AND w.ordering_key IS NOT NULL
+                      AND w.ordering_key <= u.ordering_key
+                      AND (w.ordering_key, w.id) > (u.ordering_key, u.id)) AS waiting
+  FROM updated u
 
 -- name: pause_destination :exec
 -- Hold every dispatcher off a destination until its rate limit resets (a wait, not an attempt).
