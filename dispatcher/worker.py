@@ -196,6 +196,8 @@ class DestinationWorker:
         await self._record(tried, outcomes, started, untried)
 
     async def _call(self, batch: Sequence[Message]) -> tuple[dict[int, Outcome], list[Message]]:
+        if getattr(self.destination, "sends_key_runs", False):
+            return await self._send(batch), []
         return await send_in_key_order(self._send, batch)
 
     async def _send(self, batch: Sequence[Message]) -> dict[int, Outcome]:

@@ -23,7 +23,8 @@
 -- The query is never prepared (a generic plan cached while the table was empty turns these
 -- index scans into sequential scans once rows pile up).
 WITH RECURSIVE due AS MATERIALIZED (
-    SELECT m.id, m.ordering_key, row_number() OVER (ORDER BY m.next_attempt_at, m.id) AS rank
+    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank,
+           lag(m.ordering_key) OVER queue AS key_before, lag(m.id) OVER queue AS id_before
       FROM outbox.messages m
      WHERE m.destination = %(destination)s
        AND m.status IN ('pending', 'retrying')
@@ -32,6 +33,7 @@ WITH RECURSIVE due AS MATERIALIZED (
                SELECT 1 FROM outbox.destinations d
                 WHERE d.name = %(destination)s
                   AND d.paused_until > coalesce(%(now)s::timestamptz, now()))
+    WINDOW queue AS (ORDER BY m.next_attempt_at, m.id)
      ORDER BY m.next_attempt_at, m.id
      LIMIT 2 * %(limit)s
 ), found AS MATERIALIZED (
@@ -42,14 +44,17 @@ WITH RECURSIVE due AS MATERIALIZED (
     SELECT d.id, d.ordering_key, d.rank
       FROM due d
      WHERE d.ordering_key IS NULL
-        OR d.id = (SELECT e.id
-                     FROM outbox.messages e
-                    WHERE e.destination = %(destination)s
-                      AND e.status IN ('pending', 'in_flight', 'retrying')
-                      AND e.ordering_key IS NOT NULL
-                      AND e.ordering_key >= d.ordering_key
-                    ORDER BY e.ordering_key, e.id
-                    LIMIT 1)
+        -- No probe where the row read just before is an older live row of the same key (a
+        -- long key's backlog, read in a row): that row is ahead, so this one is no head.
+        OR (NOT (d.key_before IS NOT DISTINCT FROM d.ordering_key AND d.id_before < d.id)
+            AND d.id = (SELECT e.id
+                          FROM outbox.messages e
+                         WHERE e.destination = %(destination)s
+                           AND e.status IN ('pending', 'in_flight', 'retrying')
+                           AND e.ordering_key IS NOT NULL
+                           AND e.ordering_key >= d.ordering_key
+                         ORDER BY e.ordering_key, e.id
+                         LIMIT 1))
 ), walk (ordering_key, head, wrapped) AS (
     -- Each step is one probe of the key index: the next key and its lowest live id.
     SELECT s.ordering_key, s.id, s.wrapped

@@ -141,3 +141,19 @@ async def test_worker_claims_a_keys_next_message_when_the_last_is_recorded_not_a
     waits = sorted(float(g) for (g,) in gaps if g is not None)
     # From one message's record to the next one's claim: a statement or two, never a poll.
     assert waits[-1] < 5.0
+
+
+async def test_worker_hands_a_whole_batch_to_a_destination_that_sends_key_runs(
+    db_url: str, conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    _publish(conn, [("a", "a1"), ("b", "b1"), ("a", "a2"), ("a", "a3")])
+    destination = ScriptedDestination()
+    destination.sends_key_runs = True  # type: ignore[attr-defined]
+    settings = WorkerSettings(batch_size=100, concurrency=1, poll_interval=0.05)
+    worker = DestinationWorker(destination, pool, "w", settings, wakeup=asyncio.Event())
+
+    def drained() -> bool:
+        return all(s == "delivered" for s, _ in _statuses(db_url).values())
+
+    await _run_until(worker, drained, guard_seconds=30)
+    assert destination.calls == [["a1", "b1", "a2", "a3"]]
