@@ -162,12 +162,15 @@ def main() -> None:
         keys, per_key = (int(part) for part in shape.split("x"))
         with scratch_database() as url:
             rate = drain(url, args, keys=keys, messages=keys * per_key)
+            gap = record_to_claim_p99(url) if keys == 1 else None
         figure(
             f"null drain, {keys:,} keys x {per_key:,}",
             rate,
             "msg/s",
             f"{rate / unkeyed:.0%} of unkeyed",
         )
+        if gap is not None:
+            figure("one key: a batch recorded to the next claimed, p99", gap, "ms", "")
     with scratch_database() as url:
         for name, keys, contiguous in SPREADS:
             _fill(url, 100_000, keys=keys, contiguous=contiguous)
@@ -197,6 +200,23 @@ def main() -> None:
             before, after = history_claim(url, args.history)
         figure("claim 100, no delivered history", before, "ms", "10,000 live")
         figure(f"claim 100, {args.history:,} delivered rows of history", after, "ms", "10,000 live")
+
+
+def record_to_claim_p99(url: str) -> float:
+    """On one key, from a batch's record to the next batch's claim: a wake-up, not a poll.
+
+    The messages of one batch share their attempts' start and finish times."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            """
+            SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY g.gap)
+              FROM (SELECT extract(epoch FROM b.started_at - lag(b.finished_at)
+                                   OVER (ORDER BY b.started_at)) * 1000 AS gap
+                      FROM (SELECT DISTINCT started_at, finished_at FROM outbox.attempts) b) g
+             WHERE g.gap IS NOT NULL
+            """
+        ).fetchone()
+    return float(row[0]) if row and row[0] is not None else float("nan")
 
 
 def history_claim(url: str, history: int) -> tuple[float, float]:
