@@ -285,3 +285,39 @@ def test_claim_reads_the_same_rows_however_the_backlog_is_spread_over_keys(
         assert _rows_read(plan) <= 1500, (keys, per_key)
     conn.rollback()
     assert claimed[0] == min(100, keys * per_key)
+
+
+async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Five keys one after another, 10 messages each: the 4 rows the claim reads first are all
+    # key k0's, so the other heads are found by walking the keys.
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'bulk', '{}', 'k' || ((g - 1) / 10) FROM generate_series(1, 50) g
+        """
+    )
+    conn.commit()
+
+    async def heads(walk_from: str | None) -> list[str | None]:
+        batch = await claim.claim(
+            aconn, destination="webhook", worker="w", limit=2, lease_seconds=30,
+            walk_from=walk_from,
+        )  # fmt: skip
+        await aconn.execute(
+            "UPDATE outbox.messages SET status = 'pending', lease_owner = NULL,"
+            " lease_expires_at = NULL WHERE id = ANY(%s)",
+            ([m.id for m in batch],),
+        )
+        return [m.ordering_key for m in batch]
+
+    assert await heads(None) == ["k0", "k1"]
+    assert await heads("k2") == ["k0", "k3"]
+    assert await heads("k4") == ["k0", "k1"]  # past the last key, the walk starts over
+    conn.execute(
+        "UPDATE outbox.messages SET status = 'in_flight', lease_owner = 'x',"
+        " lease_expires_at = now() + interval '1 minute' WHERE ordering_key = 'k0'"
+    )
+    conn.commit()
+    assert await heads("k3") == ["k1", "k4"]  # k1 read first, k4 walked to after k3
