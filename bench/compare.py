@@ -173,7 +173,7 @@ def ours(url: str, args: argparse.Namespace) -> Drain:
         concurrency=2,
         async_commit=False,
     )
-    rate = drain(url, settings, keyed=False)
+    rate = drain(url, settings)
     return Drain(done=args.jobs, seconds=args.jobs / rate, finished=True)
 
 

@@ -1,10 +1,15 @@
 """Dispatcher throughput with the ``null`` destination, and claim time as the backlog grows.
 
     python -m bench.dispatch [--messages 100000] [--processes 2] [--batch 100] [--concurrency 2]
+                             [--shapes 100000x1,1000x100,10x10000,1x20000] [--timeout 120]
 
 Drains a backlog with real ``outbox run`` processes (so claim, record and NOTIFY all run as in
-production) and prints messages per second. Then measures one claim of 100 rows against live
-backlogs of growing size: it should stay flat, since the claim reads only its partial index.
+production) and prints messages per second: first without ordering keys, then for each shape
+``KEYSxPER_KEY`` of ordering keys (the keys interleaved, as concurrent orders publish them).
+A keyed drain should stay within half of the unkeyed one whatever the shape. A drain still
+running at ``--timeout`` seconds reports its rate so far. Then measures one claim of 100 rows
+against live backlogs of growing size, and against 100,000 rows spread over keys in different
+ways: it should stay flat, since the claim reads only its partial indexes.
 """
 
 from __future__ import annotations
@@ -26,32 +31,37 @@ from bench.harness import figure, machine, scratch_database
 from dispatcher import claim
 
 
-def _fill(url: str, count: int, *, keyed: bool = False) -> None:
+def _fill(url: str, count: int, *, keys: int = 0, contiguous: bool = False) -> None:
+    """``count`` messages over ``keys`` ordering keys (none if 0), interleaved or key by key."""
     with psycopg.connect(url) as conn:
         conn.execute(
             """
             INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
             SELECT 'null', 'bench', jsonb_build_object('n', g),
-                   CASE WHEN %(keyed)s THEN 'k' || (g %% 1000) END
+                   CASE WHEN %(keys)s > 0 AND %(contiguous)s
+                        THEN 'k' || ((g - 1) / ceil(%(count)s::numeric / %(keys)s)::int)
+                        WHEN %(keys)s > 0 THEN 'k' || (g %% %(keys)s) END
               FROM generate_series(1, %(count)s) g
             """,
-            {"count": count, "keyed": keyed},
+            {"count": count, "keys": keys, "contiguous": contiguous},
         )
         conn.commit()
 
 
-def _pending(url: str) -> bool:
+def _live(url: str) -> int:
     """Cheap to ask 20 times a second: reads the partial indexes of live rows only."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM outbox.messages WHERE status IN ('pending', 'retrying'))"
-            " OR EXISTS (SELECT 1 FROM outbox.messages WHERE status = 'in_flight')"
+            "SELECT (SELECT count(*) FROM outbox.messages WHERE status IN ('pending', 'retrying'))"
+            " + (SELECT count(*) FROM outbox.messages WHERE status = 'in_flight')"
         ).fetchone()
-    return bool(row and row[0])
+    return int(row[0]) if row else 0
 
 
-def drain(url: str, args: argparse.Namespace, *, keyed: bool) -> float:
-    _fill(url, args.messages, keyed=keyed)
+def drain(url: str, args: argparse.Namespace, *, keys: int = 0, messages: int = 0) -> float:
+    """Messages per second through real ``outbox run`` processes; the rate so far at the timeout."""
+    messages = messages or args.messages
+    _fill(url, messages, keys=keys)
     config = {
         "dispatcher": {
             "poll_interval_seconds": 0.5,
@@ -78,7 +88,8 @@ def drain(url: str, args: argparse.Namespace, *, keyed: bool) -> float:
     procs = [
         subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(args.processes)
     ]
-    while _pending(url):
+    deadline = started + getattr(args, "timeout", 600.0)
+    while (live := _live(url)) and time.perf_counter() < deadline:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     for proc in procs:
@@ -86,7 +97,7 @@ def drain(url: str, args: argparse.Namespace, *, keyed: bool) -> float:
     for proc in procs:
         proc.wait(timeout=30)
     Path(handle.name).unlink()
-    return args.messages / elapsed
+    return (messages - live) / elapsed
 
 
 async def claim_time(url: str, backlog: int) -> float:
@@ -107,6 +118,16 @@ async def claim_time(url: str, backlog: int) -> float:
         return samples[len(samples) // 2] * 1000
 
 
+SPREADS = (
+    ("no keys", 0, False),
+    ("100,000 keys x 1", 100_000, False),
+    ("100 keys x 1,000", 100, False),
+    ("10 keys x 10,000", 10, False),
+    ("10 keys x 10,000 one after another", 10, True),
+    ("1 key x 100,000", 1, False),
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=100_000)
@@ -114,6 +135,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--backlogs", default="10000,100000,1000000")
+    parser.add_argument(
+        "--shapes",
+        default="100000x1,1000x100,10x10000,1x20000",
+        help="ordering-key shapes to drain, KEYSxMESSAGES_PER_KEY",
+    )
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per drain at most")
     parser.add_argument(
         "--async-commit", action="store_true", help="dispatchers with synchronous_commit off"
     )
@@ -123,19 +150,40 @@ def main() -> None:
     args = parser.parse_args()
     print(f"dispatch benchmark · {machine()}")
     with scratch_database() as url:
-        rate = drain(url, args, keyed=False)
+        unkeyed = drain(url, args)
         figure(
             f"null drain, {args.processes} processes, batch {args.batch}"
             + (", synchronous_commit off" if args.async_commit else ""),
-            rate,
+            unkeyed,
             "msg/s",
             f"{args.messages:,} unkeyed messages",
         )
-    with scratch_database() as url:
-        rate = drain(url, args, keyed=True)
+    for shape in args.shapes.split(","):
+        keys, per_key = (int(part) for part in shape.split("x"))
+        with scratch_database() as url:
+            rate = drain(url, args, keys=keys, messages=keys * per_key)
+            gap = record_to_claim_p99(url) if keys == 1 else None
         figure(
-            "null drain, 1,000 ordering keys", rate, "msg/s", f"{args.messages:,} keyed messages"
+            f"null drain, {keys:,} keys x {per_key:,}",
+            rate,
+            "msg/s",
+            f"{rate / unkeyed:.0%} of unkeyed",
         )
+        if gap is not None:
+            figure("one key: a batch recorded to the next claimed, p99", gap, "ms", "")
+    with scratch_database() as url:
+        for name, keys, contiguous in SPREADS:
+            _fill(url, 100_000, keys=keys, contiguous=contiguous)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("ANALYZE outbox.messages")
+            figure(
+                f"claim 100 of 100,000 live, {name}",
+                asyncio.run(claim_time(url, 100_000)),
+                "ms",
+                "median of 20",
+            )
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("TRUNCATE outbox.messages, outbox.attempts")
     with scratch_database() as url:
         filled = 0
         for backlog in (int(b) for b in args.backlogs.split(",")):
@@ -152,6 +200,23 @@ def main() -> None:
             before, after = history_claim(url, args.history)
         figure("claim 100, no delivered history", before, "ms", "10,000 live")
         figure(f"claim 100, {args.history:,} delivered rows of history", after, "ms", "10,000 live")
+
+
+def record_to_claim_p99(url: str) -> float:
+    """On one key, from a batch's record to the next batch's claim: a wake-up, not a poll.
+
+    The messages of one batch share their attempts' start and finish times."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            """
+            SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY g.gap)
+              FROM (SELECT extract(epoch FROM b.started_at - lag(b.finished_at)
+                                   OVER (ORDER BY b.started_at)) * 1000 AS gap
+                      FROM (SELECT DISTINCT started_at, finished_at FROM outbox.attempts) b) g
+             WHERE g.gap IS NOT NULL
+            """
+        ).fetchone()
+    return float(row[0]) if row and row[0] is not None else float("nan")
 
 
 def history_claim(url: str, history: int) -> tuple[float, float]:

@@ -48,13 +48,20 @@ async def claim(
     worker: str,
     limit: int,
     lease_seconds: float,
+    walk_from: str | None = None,
     now: datetime | None = None,
 ) -> list[Message]:
+    """Heads of keys with the runs queued behind them, sorted by id; see ``claim_messages``.
+
+    ``walk_from`` is the last ordering key this worker claimed: where the claim has to walk
+    the keys one by one, it starts after that key, so every key gets its turn.
+    """
     params = {
         "destination": destination,
         "worker": worker,
         "limit": limit,
         "lease_seconds": lease_seconds,
+        "walk_from": walk_from,
         "now": now,
     }
     cursor = conn.cursor()

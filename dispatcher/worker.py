@@ -1,7 +1,10 @@
 """One destination's delivery loop: claim a batch, deliver it outside any transaction, record.
 
 Up to ``concurrency`` batches are in flight at once. Each destination has its own loop, pool
-slots and breaker, so a slow or failing destination never slows another.
+slots and breaker, so a slow or failing destination never slows another. A batch may hold
+several consecutive messages of one ordering key; they are sent in id order, one round per
+position, and a key stops at its first failure. Recording a key's message wakes the loop when
+the key has more queued, so the next one is claimed at once rather than at the next poll.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +28,7 @@ from dispatcher import claim, record
 from dispatcher.breaker import BreakerState, CircuitBreaker
 from dispatcher.destinations.base import Destination, Message, Outcome, Result
 from dispatcher.metrics import Metrics
-from dispatcher.record import Finished
+from dispatcher.record import Finished, Recorded
 from dispatcher.redact import personal_values, redact, scrub_values
 from dispatcher.retry import Decision, RetryPolicy, decide, outcome_for_error
 from outbox.models import AttemptOutcome, MessageStatus
@@ -75,6 +79,7 @@ class DestinationWorker:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._last_reclaim = float("-inf")
         self._db_failures = 0
+        self._walk_from: str | None = None  # the last ordering key claimed: where walks resume
 
     async def run(self, stopping: asyncio.Event, grace: float) -> None:
         """Deliver until ``stopping`` is set, then let in-flight batches finish within ``grace``."""
@@ -114,6 +119,7 @@ class DestinationWorker:
                     worker=self.worker_id,
                     limit=limit,
                     lease_seconds=self.settings.lease_seconds,
+                    walk_from=self._walk_from,
                 )
             self.metrics.claim_seconds.labels(self.destination.name).observe(
                 time.perf_counter() - started
@@ -125,6 +131,9 @@ class DestinationWorker:
             self._slots.release()
             await self._idle(stopping)
             return
+        keys = [m.ordering_key for m in batch if m.ordering_key is not None]
+        if keys:
+            self._walk_from = max(keys)
         task = asyncio.create_task(self._deliver(batch))
         self.in_flight.add(task)
         task.add_done_callback(self._done)
@@ -178,16 +187,23 @@ class DestinationWorker:
         started = datetime.now(UTC)
         heartbeat = asyncio.create_task(self._heartbeat([m.id for m in batch]))
         try:
-            outcomes = await self._call(batch)
+            outcomes, untried = await self._call(batch)
         except asyncio.CancelledError:
             heartbeat.cancel()
             await asyncio.shield(self._release(batch, started))
             raise
         finally:
             heartbeat.cancel()
-        await self._record(batch, outcomes, started)
+        tried = [m for m in batch if m.id in outcomes]
+        await self._record(tried, outcomes, started, untried)
 
-    async def _call(self, batch: Sequence[Message]) -> dict[int, Outcome]:
+    async def _call(self, batch: Sequence[Message]) -> tuple[dict[int, Outcome], list[Message]]:
+        if getattr(self.destination, "sends_key_runs", False):
+            return await self._send_round(batch), []
+        return await send_in_key_order(self._send_round, batch)
+
+    async def _send_round(self, batch: Sequence[Message]) -> dict[int, Outcome]:
+        """One call's worth: unreadable messages die without a call, the rest are sent."""
         unreadable = [m for m in batch if m.problem is not None]
         sendable = [m for m in batch if m.problem is None]
         outcomes = [_unreadable(m) for m in unreadable]
@@ -239,7 +255,11 @@ class DestinationWorker:
         return outcomes
 
     async def _record(
-        self, batch: Sequence[Message], outcomes: dict[int, Outcome], started: datetime
+        self,
+        batch: Sequence[Message],
+        outcomes: dict[int, Outcome],
+        started: datetime,
+        untried: Sequence[Message] = (),
     ) -> None:
         finished_at = datetime.now(UTC)
         results = [
@@ -254,8 +274,10 @@ class DestinationWorker:
             for message in batch
         ]
         await self._pause_if_limited(results)
-        applied = await self._finish_with_retries(results)
-        self._account(results, applied, finished_at - started)
+        recorded = await self._finish_with_retries(results, untried)
+        if recorded.keys_waiting:
+            self.wakeup.set()
+        self._account(results, set(recorded.applied), finished_at - started, len(untried))
 
     async def _pause_if_limited(self, results: Sequence[Finished]) -> None:
         waits = [
@@ -268,12 +290,18 @@ class DestinationWorker:
                 await record.pause_destination(conn, self.destination.name, max(waits))
             self.log.warning("rate limited; destination paused", seconds=round(max(waits), 3))
 
-    async def _finish_with_retries(self, results: Sequence[Finished]) -> set[int]:
+    async def _finish_with_retries(
+        self, results: Sequence[Finished], untried: Sequence[Message]
+    ) -> Recorded:
         for attempt in range(5):
             try:
                 async with self.pool.connection() as conn:
-                    return await record.finish(
-                        conn, results, worker=self.worker_id, mapping_version=self.mapping_version()
+                    return await record.finish_batch(
+                        conn,
+                        results,
+                        worker=self.worker_id,
+                        mapping_version=self.mapping_version(),
+                        untried=untried,
                     )
             except psycopg.OperationalError as exc:
                 self.log.warning(
@@ -283,9 +311,11 @@ class DestinationWorker:
         self.log.error(
             "gave up recording a batch; its leases will lapse and it will be redelivered"
         )
-        return set()
+        return Recorded(frozenset(), keys_waiting=False)
 
-    def _account(self, results: Sequence[Finished], applied: set[int], took: Any) -> None:
+    def _account(
+        self, results: Sequence[Finished], applied: set[int], took: Any, untried: int = 0
+    ) -> None:
         counts: dict[str, int] = {}
         name = self.destination.name
         for r in results:
@@ -306,7 +336,8 @@ class DestinationWorker:
                 {str(r.message.correlation_id) for r in results if r.message.correlation_id}
             ),
             outcomes=counts,
-            stale=len(results) - len(applied),
+            stale=len(results) + untried - len(applied),
+            untried=untried,
             errors=sorted({r.decision.error_code or "" for r in failed})[:5],
             mapping_version=self.mapping_version(),
             ms=round(took.total_seconds() * 1000, 1),
@@ -353,6 +384,34 @@ class DestinationWorker:
         level = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}[new]
         self.metrics.breaker_open.labels(self.destination.name).set(level)
         self.log.warning("circuit breaker changed", old=str(old), new=str(new))
+
+
+async def send_in_key_order(
+    send: Callable[[Sequence[Message]], Awaitable[dict[int, Outcome]]], batch: Sequence[Message]
+) -> tuple[dict[int, Outcome], list[Message]]:
+    """Send a batch in rounds: the unkeyed messages and the first of each key, then the second
+    of each key whose first was delivered, and so on. A key's messages reach the destination in
+    id order, each only after the one before it succeeded; what is behind a failure comes back
+    untried, to be claimed again after it. Returns the outcomes and the untried messages."""
+    queues: dict[str, deque[Message]] = {}
+    sending: list[Message] = []
+    for message in sorted(batch, key=lambda m: m.id):
+        if message.ordering_key is None:
+            sending.append(message)
+        else:
+            queues.setdefault(message.ordering_key, deque()).append(message)
+    sending.extend(queue.popleft() for queue in queues.values())
+    sending.sort(key=lambda m: m.id)
+    outcomes: dict[int, Outcome] = {}
+    while sending:
+        outcomes.update(await send(sending))
+        following = []
+        for message in sending:
+            queue = queues.get(message.ordering_key) if message.ordering_key else None
+            if queue and outcomes[message.id].result is Result.DELIVERED:
+                following.append(queue.popleft())
+        sending = following
+    return outcomes, [m for queue in queues.values() for m in queue]
 
 
 def id_ranges(ids: Sequence[int]) -> str:

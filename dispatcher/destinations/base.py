@@ -55,6 +55,15 @@ class Outcome:
 
 
 class Destination(Protocol):
+    """Where messages go. A batch may hold several consecutive messages of one ordering key.
+
+    By default the worker sends such a batch in rounds, at most one message of a key per
+    ``deliver`` call. A destination that sets ``sends_key_runs = True`` takes the whole batch in
+    one call instead, and promises what the rounds guarantee: a key's messages are applied in
+    id order, and after a key's first failure nothing later of that key is applied (it returns
+    a failure for each, such as ``Result.RETRY``).
+    """
+
     name: str
     max_batch: int
 

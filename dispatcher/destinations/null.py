@@ -8,6 +8,9 @@ from dispatcher.destinations.base import Message, Outcome
 
 
 class NullDestination:
+    # It applies nothing and never fails, so a key's run in one call keeps its order trivially.
+    sends_key_runs = True
+
     def __init__(self, name: str = "null", max_batch: int = 500) -> None:
         self.name = name
         self.max_batch = max_batch

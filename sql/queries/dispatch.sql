@@ -1,30 +1,155 @@
 -- name: claim_messages :many
--- Claim up to %(limit)s deliverable messages of one destination, oldest due first, and lease
--- them to this worker. Committed at once: no transaction is held across a delivery.
--- A keyed message is claimable only when no earlier live message shares its key, so each key
--- offers at most one head and a blocked key never holds up the others.
--- The query is never prepared (a generic plan cached while the table was empty turns this
--- index scan into a sequential scan once rows pile up).
-WITH candidates AS (
-    SELECT m.id
+-- Claim up to %(limit)s deliverable messages of one destination and lease them to this worker:
+-- the heads of ordering keys (and unkeyed messages), oldest due first, each head with the
+-- messages queued behind it on its key. Committed at once: no transaction is held across a
+-- delivery. A head is the lowest live id of its key, so each key offers one run and a blocked
+-- key never holds up the others.
+--
+-- What it reads does not grow with the backlog, however the backlog is spread over keys:
+-- * `due`: at most 2 x limit rows of the claimable index, oldest due first. Where keys are
+--   many (or absent) nearly every row is a head, and `found` keeps those that are.
+-- * `walk`: only when that scan was cut short by its bound (more due rows than it read) and
+--   yielded fewer than limit heads, the rows read were mostly messages waiting behind their
+--   key's head. Then a skip scan over the live-key index jumps from one key to the next (one
+--   probe per key, never one per message) and takes each key's head if it is due. It starts
+--   after %(walk_from)s, the last key this worker claimed, and wraps around, so every key
+--   gets its turn; it stops as soon as limit heads are found.
+-- * `runs`: behind each head, the consecutive messages of its key that are due, at most an
+--   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). The
+--   worker delivers a run in order and stops a key at its first failure.
+-- * `locked`/`claimed`: rows are locked FOR UPDATE SKIP LOCKED, re-checked as still claimable,
+--   and a run is cut at its first row another worker holds: nothing is ever claimed without
+--   every earlier message of its key.
+-- The query is never prepared (a generic plan cached while the table was empty turns these
+-- index scans into sequential scans once rows pile up).
+WITH RECURSIVE due AS MATERIALIZED (
+    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank,
+           lag(m.ordering_key) OVER queue AS key_before, lag(m.id) OVER queue AS id_before
       FROM outbox.messages m
      WHERE m.destination = %(destination)s
        AND m.status IN ('pending', 'retrying')
        AND m.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
-       AND (m.ordering_key IS NULL OR NOT EXISTS (
-               SELECT 1
-                 FROM outbox.messages e
-                WHERE e.destination = m.destination
-                  AND e.ordering_key = m.ordering_key
-                  AND e.status IN ('pending', 'in_flight', 'retrying')
-                  AND e.id < m.id))
        AND NOT EXISTS (
                SELECT 1 FROM outbox.destinations d
                 WHERE d.name = %(destination)s
                   AND d.paused_until > coalesce(%(now)s::timestamptz, now()))
+    WINDOW queue AS (ORDER BY m.next_attempt_at, m.id)
      ORDER BY m.next_attempt_at, m.id
+     LIMIT 2 * %(limit)s
+), found AS MATERIALIZED (
+    -- Heads among the rows read: a row is its key's head when it is the first live row of its
+    -- key in the key index. Every probe of that index orders by (key, id) from a range on the
+    -- key, which only that index can serve; an equality on the key alone lets the planner
+    -- walk the primary key or the table instead, past every row of a long key.
+    SELECT d.id, d.ordering_key, d.rank
+      FROM due d
+     WHERE d.ordering_key IS NULL
+        -- No probe where the row read just before is an older live row of the same key (a
+        -- long key's backlog, read in a row): that row is ahead, so this one is no head.
+        OR (NOT (d.key_before IS NOT DISTINCT FROM d.ordering_key AND d.id_before < d.id)
+            AND d.id = (SELECT e.id
+                          FROM outbox.messages e
+                         WHERE e.destination = %(destination)s
+                           AND e.status IN ('pending', 'in_flight', 'retrying')
+                           AND e.ordering_key IS NOT NULL
+                           AND e.ordering_key >= d.ordering_key
+                         ORDER BY e.ordering_key, e.id
+                         LIMIT 1))
+), walk (ordering_key, head, wrapped) AS (
+    -- Each step is one probe of the key index: the next key and its lowest live id.
+    SELECT s.ordering_key, s.id, s.wrapped
+      FROM ((SELECT m.ordering_key, m.id, false AS wrapped
+               FROM outbox.messages m
+              WHERE m.destination = %(destination)s
+                AND m.status IN ('pending', 'in_flight', 'retrying')
+                AND m.ordering_key IS NOT NULL
+                AND m.ordering_key > %(walk_from)s::text
+              ORDER BY m.ordering_key, m.id
+              LIMIT 1)
+            UNION ALL
+            (SELECT m.ordering_key, m.id, %(walk_from)s::text IS NOT NULL
+               FROM outbox.messages m
+              WHERE m.destination = %(destination)s
+                AND m.status IN ('pending', 'in_flight', 'retrying')
+                AND m.ordering_key IS NOT NULL
+              ORDER BY m.ordering_key, m.id
+              LIMIT 1)
+            LIMIT 1) s
+     WHERE (SELECT count(*) FROM due) = 2 * %(limit)s
+    UNION ALL
+    SELECT n.ordering_key, n.id, n.wrapped
+      FROM walk w
+     CROSS JOIN LATERAL (
+           (SELECT m.ordering_key, m.id, w.wrapped
+              FROM outbox.messages m
+             WHERE m.destination = %(destination)s
+               AND m.status IN ('pending', 'in_flight', 'retrying')
+               AND m.ordering_key IS NOT NULL
+               AND m.ordering_key > w.ordering_key
+             ORDER BY m.ordering_key, m.id
+             LIMIT 1)
+           UNION ALL
+           (SELECT m.ordering_key, m.id, true
+              FROM outbox.messages m
+             WHERE m.destination = %(destination)s
+               AND m.status IN ('pending', 'in_flight', 'retrying')
+               AND m.ordering_key IS NOT NULL
+               AND NOT w.wrapped AND %(walk_from)s::text IS NOT NULL
+             ORDER BY m.ordering_key, m.id
+             LIMIT 1)
+           LIMIT 1) n
+     WHERE NOT (w.wrapped AND w.ordering_key >= %(walk_from)s::text)
+), walked AS (
+    SELECT h.id, h.ordering_key, 2 * %(limit)s + 1 AS rank
+      FROM walk w
+      JOIN outbox.messages h ON h.id = w.head
+     WHERE NOT (w.wrapped AND w.ordering_key > %(walk_from)s::text)
+       AND h.status IN ('pending', 'retrying')
+       AND h.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
+       AND h.id NOT IN (SELECT f.id FROM found f)
+), heads AS MATERIALIZED (
+    SELECT x.id, x.ordering_key, x.rank
+      FROM (SELECT f.id, f.ordering_key, f.rank FROM found f
+            UNION ALL
+            SELECT w.id, w.ordering_key, w.rank FROM walked w) x
      LIMIT %(limit)s
+), share AS (
+    SELECT ceil(%(limit)s::numeric / greatest(count(*), 1))::int AS per_key FROM heads
+), runs AS (
+    SELECT h.id AS head, h.rank, 1::bigint AS pos, h.id FROM heads h
+    UNION ALL
+    SELECT h.id, h.rank, q.pos, q.id
+      FROM heads h
+     CROSS JOIN share s
+     CROSS JOIN LATERAL (
+           SELECT m.id,
+                  1 + row_number() OVER queue AS pos,
+                  bool_and(m.status IN ('pending', 'retrying')
+                           AND m.next_attempt_at <= coalesce(%(now)s::timestamptz, now()))
+                      OVER queue AS open
+             FROM outbox.messages m
+            WHERE m.destination = %(destination)s
+              AND m.status IN ('pending', 'in_flight', 'retrying')
+              AND m.ordering_key IS NOT NULL
+              AND m.ordering_key <= h.ordering_key
+              AND (m.ordering_key, m.id) > (h.ordering_key, h.id)
+           WINDOW queue AS (ORDER BY m.ordering_key, m.id)
+            ORDER BY m.ordering_key, m.id
+            LIMIT s.per_key - 1) q
+     WHERE s.per_key > 1 AND q.open
+), picked AS (
+    SELECT r.head, r.pos, r.id FROM runs r ORDER BY r.pos, r.rank, r.id LIMIT %(limit)s
+), locked AS (
+    SELECT m.id
+      FROM outbox.messages m
+     WHERE m.id = ANY (ARRAY(SELECT p.id FROM picked p))
+       AND m.status IN ('pending', 'retrying')
        FOR UPDATE OF m SKIP LOCKED
+), claimed AS (
+    SELECT g.id
+      FROM (SELECT p.id, p.pos, row_number() OVER (PARTITION BY p.head ORDER BY p.pos) AS n
+              FROM picked p JOIN locked l ON l.id = p.id) g
+     WHERE g.n = g.pos
 )
 UPDATE outbox.messages m
    SET status = 'in_flight',
@@ -32,7 +157,7 @@ UPDATE outbox.messages m
        lease_expires_at = coalesce(%(now)s::timestamptz, now()) + make_interval(secs => %(lease_seconds)s),
        attempts = m.attempts + 1,
        updated_at = coalesce(%(now)s::timestamptz, now())
-  FROM candidates c
+  FROM claimed c
  WHERE m.id = c.id
 RETURNING m.id, m.event_type, m.ordering_key, m.idempotency_key, m.correlation_id, m.payload,
           m.attempts, m.created_at
@@ -71,7 +196,11 @@ UPDATE outbox.messages
 -- name: finish_messages :many
 -- Record a delivered batch in one statement: the attempt rows and each message's next state,
 -- applied only where the message is still in flight under this worker's lease (a worker whose
--- lease was taken over changes nothing). A rate-limited try gives its attempt back.
+-- lease was taken over changes nothing). A rate-limited try gives its attempt back. A row
+-- with no outcome was never tried (an earlier message of its key failed in the same batch):
+-- it goes back to the queue as it was, with its attempt given back and no attempt row.
+-- Returns each applied id and whether its key has a message waiting behind it, so the worker
+-- claims that message at once instead of waiting for a poll.
 WITH results AS (
     SELECT *
       FROM unnest(%(ids)s::bigint[], %(numbers)s::int[], %(outcomes)s::outbox.attempt_outcome[],
@@ -83,27 +212,47 @@ WITH results AS (
                 error_message, record_id, started_at, finished_at, duration_ms)
 ), updated AS (
     UPDATE outbox.messages m
-       SET status = r.status,
+       SET status = coalesce(r.status,
+                             CASE WHEN m.attempts > 1 THEN 'retrying' ELSE 'pending' END
+                                 ::outbox.message_status),
            next_attempt_at = coalesce(now() + make_interval(secs => r.retry_in), m.next_attempt_at),
            lease_owner = NULL,
            lease_expires_at = NULL,
-           attempts = m.attempts - (r.outcome IN ('rate_limited', 'released'))::int,
-           last_error_code = CASE WHEN r.outcome = 'delivered' THEN m.last_error_code ELSE r.error_code END,
-           last_error = CASE WHEN r.outcome = 'delivered' THEN m.last_error ELSE r.error_message END,
+           attempts = m.attempts - (r.outcome IS NULL OR r.outcome IN ('rate_limited', 'released'))::int,
+           last_error_code = CASE WHEN r.outcome IS NULL OR r.outcome = 'delivered'
+                                  THEN m.last_error_code ELSE r.error_code END,
+           last_error = CASE WHEN r.outcome IS NULL OR r.outcome = 'delivered'
+                             THEN m.last_error ELSE r.error_message END,
            delivered_at = CASE WHEN r.outcome = 'delivered' THEN r.finished_at END,
            destination_record_id = coalesce(r.record_id, m.destination_record_id),
            updated_at = r.finished_at
       FROM results r
      WHERE m.id = r.id AND m.status = 'in_flight' AND m.lease_owner = %(worker)s
-    RETURNING m.id
+    RETURNING m.id, m.destination, m.ordering_key, r.status IN ('delivered', 'dead') AS cleared
+), attempted AS (
+    INSERT INTO outbox.attempts
+           (message_id, number, worker, started_at, finished_at, outcome, http_status, error_code,
+            error_message, duration_ms, mapping_version)
+    SELECT r.id, r.number, %(worker)s, r.started_at, r.finished_at, r.outcome, r.http_status,
+           r.error_code, r.error_message, r.duration_ms, %(mapping_version)s
+      FROM results r JOIN updated u USING (id)
+     WHERE r.outcome IS NOT NULL
 )
-INSERT INTO outbox.attempts
-       (message_id, number, worker, started_at, finished_at, outcome, http_status, error_code,
-        error_message, duration_ms, mapping_version)
-SELECT r.id, r.number, %(worker)s, r.started_at, r.finished_at, r.outcome, r.http_status,
-       r.error_code, r.error_message, r.duration_ms, %(mapping_version)s
-  FROM results r JOIN updated u USING (id)
-RETURNING message_id
+-- One probe per key, from the last message of the key that left the queue here.
+SELECT u.id,
+       u.cleared
+       AND u.id = max(u.id) FILTER (WHERE u.cleared) OVER (PARTITION BY u.ordering_key)
+       AND u.ordering_key IS NOT NULL
+       AND EXISTS (SELECT 1
+                     FROM outbox.messages w
+                    WHERE w.destination = u.destination
+                      AND w.status IN ('pending', 'in_flight', 'retrying')
+                      AND (w.status <> 'in_flight'
+                           OR w.id IN (SELECT x.id FROM results x WHERE x.outcome IS NULL))
+                      AND w.ordering_key IS NOT NULL
+                      AND w.ordering_key <= u.ordering_key
+                      AND (w.ordering_key, w.id) > (u.ordering_key, u.id)) AS waiting
+  FROM updated u
 
 -- name: pause_destination :exec
 -- Hold every dispatcher off a destination until its rate limit resets (a wait, not an attempt).

@@ -13,8 +13,9 @@ SELECT h.destination,
            AND w.status IN ('pending', 'retrying') AND w.id > h.id) AS waiting_behind
   FROM outbox.messages h
  WHERE h.ordering_key IS NOT NULL
-   AND h.status IN ('retrying', 'in_flight')
-   AND h.attempts > 1
+   -- Failed at least once: retrying after a counted attempt (a rate-limited wait gives its
+   -- attempt back), or in flight again on a later attempt.
+   AND ((h.status = 'retrying' AND h.attempts >= 1) OR (h.status = 'in_flight' AND h.attempts > 1))
    AND NOT EXISTS (SELECT 1 FROM outbox.messages e
                     WHERE e.destination = h.destination AND e.ordering_key = h.ordering_key
                       AND e.status IN ('pending', 'in_flight', 'retrying') AND e.id < h.id);

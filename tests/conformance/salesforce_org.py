@@ -24,6 +24,7 @@ from dispatcher.mapping.reload import MappingSet
 from dispatcher.record import Finished
 from dispatcher.retry import RetryPolicy, decide
 from dispatcher.sandboxes.salesforce import SandboxSettings, SandboxState, create_app, load_seed
+from dispatcher.worker import send_in_key_order
 from outbox import place_order
 from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
@@ -101,7 +102,12 @@ class Org:
                 conn, destination="salesforce", worker="w", limit=limit, lease_seconds=60
             )
 
-    async def finish(self, batch: Sequence[Message], outcomes: Sequence[Outcome]) -> None:
+    async def finish(
+        self,
+        batch: Sequence[Message],
+        outcomes: Sequence[Outcome],
+        untried: Sequence[Message] = (),
+    ) -> None:
         by_id = {o.message_id: o for o in outcomes}
         now = datetime.now(UTC)
         results = [
@@ -114,16 +120,25 @@ class Org:
                 now,
             )
             for m in batch
+            if m.id in by_id
         ]
         async with self.pool.connection() as conn:
-            await record.finish(conn, results, worker="w")
+            await record.finish_batch(conn, results, worker="w", untried=untried)
 
     async def deliver_due(self, limit: int = 200) -> list[Outcome]:
-        """One turn of the worker loop: claim, deliver outside any transaction, record."""
+        """One turn of the worker loop: claim, deliver outside any transaction (a key's run in
+        order, round by round, as the worker sends it), record. Outcomes in the order sent."""
         batch = await self.claim(limit)
-        outcomes = list(await self.destination.deliver(batch))
-        await self.finish(batch, outcomes)
-        return outcomes
+        sent: list[Outcome] = []
+
+        async def send(messages: Sequence[Message]) -> dict[int, Outcome]:
+            outcomes = list(await self.destination.deliver(messages))
+            sent.extend(outcomes)
+            return {o.message_id: o for o in outcomes}
+
+        _, untried = await send_in_key_order(send, batch)
+        await self.finish(batch, sent, untried)
+        return sent
 
 
 def make_org(app: Starlette, pool: AsyncConnectionPool[Any], client: httpx.AsyncClient,

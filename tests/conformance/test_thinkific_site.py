@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from dispatcher.mapping.reload import MappingSet
 from dispatcher.record import Finished
 from dispatcher.retry import RetryPolicy, decide
 from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
+from dispatcher.worker import send_in_key_order
 from outbox import place_order
 from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
@@ -160,21 +161,29 @@ def course_order(conn: psycopg.Connection[Any], number: str = "SO-1") -> None:
 
 
 async def deliver_due(site: Site) -> list[Outcome]:
-    """One turn of the worker: claim what is due, deliver, record."""
+    """One turn of the worker: claim what is due, deliver (a key's run in order, round by
+    round, as the worker sends it), record. Outcomes in the order sent."""
     async with site.pool.connection() as conn:
         batch = await claim.claim(
             conn, destination="thinkific", worker="w", limit=50, lease_seconds=60
         )
-    outcomes = {o.message_id: o for o in await site.destination.deliver(batch)}
+    sent: list[Outcome] = []
+
+    async def send(messages: Sequence[Message]) -> dict[int, Outcome]:
+        outcomes = list(await site.destination.deliver(messages))
+        sent.extend(outcomes)
+        return {o.message_id: o for o in outcomes}
+
+    outcomes, untried = await send_in_key_order(send, batch)
     now = datetime.now(UTC)
     finished = [
         Finished(m, decide(outcomes[m.id], m.attempt, RetryPolicy(), random.Random(0)),
                  outcomes[m.id].http_status, outcomes[m.id].record_id, now, now)
-        for m in batch
+        for m in batch if m.id in outcomes
     ]  # fmt: skip
     async with site.pool.connection() as conn:
-        await record.finish(conn, finished, worker="w")
-    return list(outcomes.values())
+        await record.finish_batch(conn, finished, worker="w", untried=untried)
+    return sent
 
 
 async def deliver_all(site: Site) -> list[Outcome]:

@@ -43,18 +43,51 @@ def _finished(message: Any, result: Result, **kwargs: Any) -> Finished:
     return Finished(message, decision, outcome.http_status, outcome.record_id, now, now)
 
 
-async def test_claim_offers_one_head_per_ordering_key(
+async def test_claim_offers_each_head_with_the_run_queued_behind_it(
     conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
 ) -> None:
-    a1, a2, b1, free = _publish(conn, [("a", 1), ("a", 2), ("b", 1), (None, 1)])
+    a1, a2, b1, free, a3 = _publish(conn, [("a", 1), ("a", 2), ("b", 1), (None, 1), ("a", 3)])
     batch = await claim.claim(aconn, destination="webhook", worker="w1", limit=10, lease_seconds=30)
-    assert [m.id for m in batch] == [a1, b1, free]
+    assert [m.id for m in batch] == [a1, a2, b1, free, a3]
     assert all(m.attempt == 1 for m in batch)
+    (a4,) = _publish(conn, [("a", 4)])
     again = await claim.claim(aconn, destination="webhook", worker="w2", limit=10, lease_seconds=30)
-    assert again == []  # a2 waits behind a1, which is in flight
-    await record.finish(aconn, [_finished(batch[0], Result.DELIVERED)], worker="w1")
+    assert again == []  # a4 waits behind a1 to a3, which are in flight
+    await record.finish(aconn, [_finished(m, Result.DELIVERED) for m in batch], worker="w1")
     after = await claim.claim(aconn, destination="webhook", worker="w2", limit=10, lease_seconds=30)
-    assert [m.id for m in after] == [a2]
+    assert [m.id for m in after] == [a4]
+
+
+async def test_claim_shares_the_limit_between_heads_first(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    ids = _publish(conn, [(key, n) for n in range(5) for key in ("a", "b", "c")])
+    batch = await claim.claim(aconn, destination="webhook", worker="w", limit=4, lease_seconds=30)
+    # Three heads, so each key may bring at most ceil(4 / 3) = 2: every head before any follower.
+    a1, b1, c1, a2 = ids[0], ids[1], ids[2], ids[3]
+    assert [m.id for m in batch] == [a1, b1, c1, a2]
+
+
+async def test_claim_never_takes_a_message_without_every_earlier_one_of_its_key(
+    conn: psycopg.Connection[Any], db_url: str
+) -> None:
+    a1, a2, a3, b1 = _publish(conn, [("a", 1), ("a", 2), ("a", 3), ("b", 1)])
+    async with (
+        await psycopg.AsyncConnection.connect(db_url, autocommit=True) as one,
+        await psycopg.AsyncConnection.connect(db_url, autocommit=True) as two,
+    ):
+        await one.execute("BEGIN")
+        await one.execute("SELECT id FROM outbox.messages WHERE id = %s FOR UPDATE", (a1,))
+        batch = await claim.claim(
+            two, destination="webhook", worker="w2", limit=10, lease_seconds=30
+        )
+        await one.execute("ROLLBACK")
+        later = await claim.claim(
+            two, destination="webhook", worker="w2", limit=10, lease_seconds=30
+        )
+    # a1 was held by another worker mid-claim: a2 and a3 must not go ahead of it.
+    assert [m.id for m in batch] == [b1]
+    assert [m.id for m in later] == [a1, a2, a3]
 
 
 async def test_claim_dead_message_does_not_block_its_key(
@@ -62,17 +95,43 @@ async def test_claim_dead_message_does_not_block_its_key(
 ) -> None:
     first, second = _publish(conn, [("k", 1), ("k", 2)])
     batch = await claim.claim(aconn, destination="webhook", worker="w", limit=10, lease_seconds=30)
-    await record.finish(
+    assert [m.id for m in batch] == [first, second]
+    recorded = await record.finish_batch(
         aconn,
         [_finished(batch[0], Result.DEAD, error_code="HTTP_400", error_message="bad")],
         worker="w",
+        untried=[batch[1]],
     )
+    assert recorded.applied == {first, second}
+    assert recorded.keys_waiting  # the dead head has `second` queued behind it
     nxt = await claim.claim(aconn, destination="webhook", worker="w", limit=10, lease_seconds=30)
     assert [m.id for m in nxt] == [second]
     row = conn.execute(
         "SELECT status::text, last_error_code FROM outbox.messages WHERE id = %s", (first,)
     ).fetchone()
     assert row == ("dead", "HTTP_400")
+
+
+async def test_finish_hands_back_untried_messages_as_they_were(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    first, second, third = _publish(conn, [("k", 1), ("k", 2), ("k", 3)])
+    batch = await claim.claim(aconn, destination="webhook", worker="w", limit=10, lease_seconds=30)
+    failed = _finished(batch[0], Result.RETRY, error_code="HTTP_503", error_message="down")
+    recorded = await record.finish_batch(aconn, [failed], worker="w", untried=batch[1:])
+    assert recorded.applied == {first, second, third}
+    assert not recorded.keys_waiting  # the head is retrying: nothing behind it may go yet
+    rows = conn.execute(
+        "SELECT id, status::text, attempts, lease_owner, last_error_code"
+        " FROM outbox.messages ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (first, "retrying", 1, None, "HTTP_503"),
+        (second, "pending", 0, None, None),
+        (third, "pending", 0, None, None),
+    ]
+    attempts = conn.execute("SELECT message_id, outcome::text FROM outbox.attempts").fetchall()
+    assert attempts == [(first, "retry")]
 
 
 async def test_claim_two_workers_get_disjoint_batches(
@@ -161,8 +220,104 @@ async def test_claim_uses_its_index_and_is_never_prepared(
 
     plan = conn.execute(
         "EXPLAIN " + query("claim_messages"),
-        {"destination": "webhook", "worker": "w", "limit": 100, "lease_seconds": 30, "now": None},
+        {
+            "destination": "webhook",
+            "worker": "w",
+            "limit": 100,
+            "lease_seconds": 30,
+            "walk_from": None,
+            "now": None,
+        },
     ).fetchall()
     text = "\n".join(row[0] for row in plan)
     assert "messages_claimable_idx" in text
     assert "Seq Scan on messages" not in text
+
+
+def _rows_read(node: dict[str, Any]) -> int:
+    """Rows a plan node and its children read from outbox.messages, filtered ones included."""
+    own = 0
+    if node.get("Relation Name") == "messages":
+        per_loop = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+        own = int(per_loop * node.get("Actual Loops", 1))
+    return own + sum(_rows_read(child) for child in node.get("Plans", []))
+
+
+@pytest.mark.parametrize(
+    ("keys", "per_key", "key_by_key"),
+    [(10, 500, True), (10, 5000, True), (1, 5000, False), (1, 50000, False), (5000, 1, False)],
+)
+def test_claim_reads_the_same_rows_however_the_backlog_is_spread_over_keys(
+    conn: psycopg.Connection[Any], keys: int, per_key: int, key_by_key: bool
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'bulk', '{}',
+               'k' || CASE WHEN %(key_by_key)s THEN (g - 1) / %(per_key)s::int
+                           ELSE g %% %(keys)s::int END
+          FROM generate_series(1, %(keys)s::int * %(per_key)s::int) g
+        """,
+        {"keys": keys, "per_key": per_key, "key_by_key": key_by_key},
+    )
+    conn.commit()
+    conn.execute("ANALYZE outbox.messages")
+    from outbox.queries import query
+
+    params = {
+        "destination": "webhook",
+        "worker": "w",
+        "limit": 100,
+        "lease_seconds": 30,
+        "walk_from": None,
+        "now": None,
+    }
+    claimed = []
+    for _ in range(3):  # the second and third claims find the first keys in flight
+        row = conn.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + query("claim_messages"), params
+        ).fetchone()
+        assert row is not None
+        plan = row[0][0]["Plan"]
+        claimed.append(plan["Actual Rows"])
+        # The old claim read the whole backlog (an index probe per row) whenever fewer keys
+        # than the limit were live; this one reads a bounded number of rows.
+        assert _rows_read(plan) <= 1500, (keys, per_key)
+    conn.rollback()
+    assert claimed[0] == min(100, keys * per_key)
+
+
+async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Five keys one after another, 10 messages each: the 4 rows the claim reads first are all
+    # key k0's, so the other heads are found by walking the keys.
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'bulk', '{}', 'k' || ((g - 1) / 10) FROM generate_series(1, 50) g
+        """
+    )
+    conn.commit()
+
+    async def heads(walk_from: str | None) -> list[str | None]:
+        batch = await claim.claim(
+            aconn, destination="webhook", worker="w", limit=2, lease_seconds=30,
+            walk_from=walk_from,
+        )  # fmt: skip
+        await aconn.execute(
+            "UPDATE outbox.messages SET status = 'pending', lease_owner = NULL,"
+            " lease_expires_at = NULL WHERE id = ANY(%s)",
+            ([m.id for m in batch],),
+        )
+        return [m.ordering_key for m in batch]
+
+    assert await heads(None) == ["k0", "k1"]
+    assert await heads("k2") == ["k0", "k3"]
+    assert await heads("k4") == ["k0", "k1"]  # past the last key, the walk starts over
+    conn.execute(
+        "UPDATE outbox.messages SET status = 'in_flight', lease_owner = 'x',"
+        " lease_expires_at = now() + interval '1 minute' WHERE ordering_key = 'k0'"
+    )
+    conn.commit()
+    assert await heads("k3") == ["k1", "k4"]  # k1 read first, k4 walked to after k3

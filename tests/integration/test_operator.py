@@ -103,7 +103,7 @@ async def test_cancel_needs_a_reason_and_beats_a_late_finisher(
     conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
 ) -> None:
     first, second = _publish(conn, 2, key="order:1")
-    (held,) = await claim.claim(aconn, destination="webhook", worker="w", limit=5, lease_seconds=30)
+    (held,) = await claim.claim(aconn, destination="webhook", worker="w", limit=1, lease_seconds=30)
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="say why"):
         conn.execute("SELECT outbox.cancel(%s, '')", (first,))
     conn.rollback()
@@ -146,7 +146,7 @@ async def test_views_report_backlog_lag_and_blocked_keys(
     batch = await claim.claim(aconn, destination="webhook", worker="w", limit=5, lease_seconds=30)
     now = datetime.now(UTC)
     outcome = Outcome(head, Result.RETRY, 503, "HTTP_503", "busy", retry_after=0)
-    await record.finish(
+    await record.finish_batch(
         aconn,
         [
             Finished(
@@ -154,10 +154,15 @@ async def test_views_report_backlog_lag_and_blocked_keys(
             )
         ],
         worker="w",
+        untried=batch[1:],
     )
-    await claim.claim(aconn, destination="webhook", worker="w", limit=5, lease_seconds=30)
-    conn.execute("UPDATE outbox.messages SET attempts = 2 WHERE id = %s", (head,))
+    blocked = conn.execute(
+        "SELECT ordering_key, head_message_id, head_status::text, head_attempts, waiting_behind"
+        " FROM outbox.blocked_keys"
+    ).fetchall()
+    assert blocked == [("order:7", head, "retrying", 1, 1)]  # from its first failure on
     conn.commit()
+    await claim.claim(aconn, destination="webhook", worker="w", limit=1, lease_seconds=30)
     report = operations.status(conn)
     webhook = next(d for d in report["destinations"] if d["destination"] == "webhook")
     assert webhook["undelivered"] == 2
