@@ -199,6 +199,9 @@ class DispatcherConfig(_Strict):
 class JobConfig(_Strict):
     enabled: bool = True
     interval_seconds: Interval = 300.0
+    # How long a run may take before another dispatcher may take the job over: the holder
+    # is presumed dead after this, and its unfinished run is closed as lapsed.
+    hold_seconds: Annotated[float, Field(ge=1)] = 600.0
 
 
 class ReapLeasesConfig(JobConfig):
@@ -210,6 +213,7 @@ class PruneHistoryConfig(JobConfig):
     interval_seconds: Interval = 3600.0
     retention_days: Annotated[int, Field(ge=1, le=36_500)] = 30
     batch_size: Annotated[int, Field(ge=100, le=100_000)] = 5000
+    max_rows_per_run: Annotated[int, Field(ge=100)] = 1_000_000
 
 
 class PullCatalogConfig(JobConfig):

@@ -2,7 +2,8 @@
 
 Every dispatcher schedules every job; at each check the job's row in ``outbox.jobs`` decides.
 Whoever moves ``next_run_at`` forward runs the tick, the others skip it, and a crashed holder's
-run lapses at ``running_until`` so another dispatcher can take the job over.
+run lapses at ``running_until`` (the job's ``hold_seconds`` after it started) so another
+dispatcher can take the job over; the taker closes the lapsed run as ``lapsed``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Job:
     interval_seconds: float
     function: JobFunction
     settings: dict[str, Any] = field(default_factory=dict)
-    lease_seconds: float = 600.0
+    hold_seconds: float = 600.0  # a run still unfinished after this is presumed dead
 
 
 async def run_job(job: Job, context: JobContext, *, force: bool = False) -> tuple[bool, str | None]:
@@ -52,13 +53,20 @@ async def run_job(job: Job, context: JobContext, *, force: bool = False) -> tupl
                 {
                     "name": job.name,
                     "worker": context.worker_id,
-                    "lease_seconds": job.lease_seconds,
+                    "hold_seconds": job.hold_seconds,
                     "force": force,
                 },
             )
         ).fetchone()
         if won is None:
             return False, None
+        if won[1]:
+            context.log.warning(
+                "scheduled job taken over from a lapsed holder",
+                job=job.name,
+                holder=won[1],
+                runs_closed=won[2],
+            )
         row = await (
             await conn.execute(query("start_run"), {"name": job.name, "worker": context.worker_id})
         ).fetchone()

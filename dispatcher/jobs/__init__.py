@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dispatcher.config import Config, SalesforceDestinationConfig
 from dispatcher.jobs import check_drift, prune_history, pull_catalog, reap_leases, reconcile
 from dispatcher.scheduler import Job
@@ -38,4 +40,5 @@ def scheduled_jobs(config: Config) -> list[Job]:
         settings = getattr(config.jobs, name)
         if settings.enabled:
             jobs.append(Job(name, settings.interval_seconds, function, settings.model_dump()))
-    return jobs
+    # Every job's hold is its own setting (hold_seconds), read from its settings.
+    return [replace(job, hold_seconds=float(job.settings["hold_seconds"])) for job in jobs]

@@ -1,37 +1,52 @@
-"""Retention: delivered history older than the configured age leaves the table in small batches.
+"""Retention: finished history older than the configured age leaves the table in small batches.
 
 Each batch is its own short statement, so no lock is held for long and the claim path, which
-reads only live rows through partial indexes, never notices. The batches walk the primary key
-below the first message still inside the window (ids follow creation order).
+reads only live rows through partial indexes, never notices. Age alone decides what goes, whatever
+the ids: the batches first walk the primary key below the first message still inside the window
+(where history inserted in creation order lies), then take what is old above it (a backfill or
+an import inserted old rows late) through the BRIN index on ``created_at``. A run deletes at most
+``max_rows_per_run`` messages; the next run carries on.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from outbox.queries import query
 
 if TYPE_CHECKING:
     from dispatcher.scheduler import JobContext
 
-MAX_BATCHES_PER_RUN = 200
+DEFAULT_MAX_ROWS_PER_RUN = 1_000_000
 
 
 async def run(context: JobContext) -> str:
     days = int(context.settings.get("retention_days", 30))
     batch = int(context.settings.get("batch_size", 5000))
+    cap = int(context.settings.get("max_rows_per_run", DEFAULT_MAX_ROWS_PER_RUN))
     pruned = 0
     async with context.pool.connection() as conn:
         found = await (await conn.execute(query("prune_frontier"), {"days": days})).fetchone()
         below = found[0] if found else 0
-        for _ in range(MAX_BATCHES_PER_RUN):
-            params = {"days": days, "batch": batch, "below": below}
-            row = await (await conn.execute(query("prune_delivered"), params)).fetchone()
-            deleted = row[0] if row else 0
-            pruned += deleted
-            if deleted < batch:
-                break
+        for statement in ("prune_delivered", "prune_stragglers"):
+            pruned += await _batches(conn, statement, days, batch, below, cap - pruned)
         runs = await (await conn.execute(query("prune_runs"), {"days": max(days, 90)})).fetchone()
+    capped = " (the per-run cap; the next run carries on)" if pruned >= cap else ""
     return (
-        f"pruned {pruned} message(s) older than {days} days and {runs[0] if runs else 0} run row(s)"
+        f"pruned {pruned} message(s) older than {days} days{capped} "
+        f"and {runs[0] if runs else 0} run row(s)"
     )
+
+
+async def _batches(conn: Any, statement: str, days: int, batch: int, below: int, left: int) -> int:
+    """Delete in batches until one comes back short or ``left`` rows are gone."""
+    pruned = 0
+    while pruned < left:
+        size = min(batch, left - pruned)
+        params = {"days": days, "batch": size, "below": below}
+        row = await (await conn.execute(query(statement), params)).fetchone()
+        deleted = int(row[0]) if row else 0
+        pruned += deleted
+        if deleted < size:
+            break
+    return pruned

@@ -5,16 +5,31 @@ INSERT INTO outbox.jobs (name, interval_seconds) VALUES (%(name)s, %(interval)s)
 
 -- name: win_tick :one
 -- Take the job's due tick: exactly one dispatcher wins it. A run whose holder died lapses at
--- running_until and can be taken over. force=true runs now whatever the schedule (jobs run).
-UPDATE outbox.jobs
-   SET next_run_at = now() + make_interval(secs => interval_seconds),
-       running_by = %(worker)s,
-       running_until = now() + make_interval(secs => %(lease_seconds)s),
-       last_started_at = now()
- WHERE name = %(name)s
-   AND (running_by IS NULL OR running_until < now())
-   AND (%(force)s OR next_run_at <= now())
-RETURNING name
+-- running_until (hold_seconds after it started) and can be taken over; the run rows it left
+-- unfinished are closed as 'lapsed' in the same statement. force=true runs now whatever the
+-- schedule (jobs run). Returns the job, the lapsed holder (or null) and the runs closed.
+WITH current AS (
+    SELECT name, running_by, running_until FROM outbox.jobs WHERE name = %(name)s FOR UPDATE
+), won AS (
+    UPDATE outbox.jobs j
+       SET next_run_at = now() + make_interval(secs => j.interval_seconds),
+           running_by = %(worker)s,
+           running_until = now() + make_interval(secs => %(hold_seconds)s),
+           last_started_at = now()
+      FROM current c
+     WHERE j.name = c.name
+       AND (c.running_by IS NULL OR c.running_until < now())
+       AND (%(force)s OR j.next_run_at <= now())
+    RETURNING j.name, c.running_by AS lapsed_holder
+), closed AS (
+    UPDATE outbox.job_runs r
+       SET finished_at = now(), outcome = 'lapsed',
+           detail = 'the holder stopped before finishing; taken over by ' || %(worker)s
+      FROM won
+     WHERE r.name = won.name AND r.finished_at IS NULL
+    RETURNING 1
+)
+SELECT name, lapsed_holder, (SELECT count(*) FROM closed) FROM won
 
 -- name: start_run :one
 INSERT INTO outbox.job_runs (name, worker, started_at) VALUES (%(name)s, %(worker)s, now())
@@ -22,8 +37,9 @@ RETURNING id
 
 -- name: finish_run :exec
 WITH run AS (
+    -- A run closed as lapsed meanwhile (it overran its hold) keeps that outcome.
     UPDATE outbox.job_runs SET finished_at = now(), outcome = %(outcome)s, detail = %(detail)s
-     WHERE id = %(run_id)s
+     WHERE id = %(run_id)s AND finished_at IS NULL
 )
 UPDATE outbox.jobs
    SET running_by = NULL, running_until = NULL, last_finished_at = now(),
@@ -36,9 +52,9 @@ SELECT name, interval_seconds, next_run_at, running_by, last_started_at, last_fi
   FROM outbox.jobs ORDER BY name
 
 -- name: prune_frontier :one
--- The id of the oldest message inside the retention window (or one past the newest). Ids follow
--- creation order, so the history to prune lies below it and each batch walks the primary key
--- over that range only, instead of re-reading every old range of the created_at index.
+-- The id of the oldest message inside the retention window (or one past the newest). Most
+-- history was inserted in creation order, so the bulk of it lies below this id and
+-- prune_delivered walks the primary key over that range only.
 SELECT coalesce(
          (SELECT id FROM outbox.messages
            WHERE created_at >= now() - make_interval(days => %(days)s)
@@ -56,6 +72,23 @@ WITH doomed AS (
        AND status IN ('delivered', 'superseded', 'cancelled')
        AND created_at < now() - make_interval(days => %(days)s)
      ORDER BY id
+     LIMIT %(batch)s
+       FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM outbox.messages m USING doomed d WHERE m.id = d.id RETURNING 1
+)
+SELECT count(*) FROM gone
+
+-- name: prune_stragglers :one
+-- One batch of old finished history at or above the frontier: rows whose ids do not follow
+-- their creation dates (a backfill, an import, a replayed archive). Found by age through the
+-- BRIN index on created_at, whose block ranges of recent rows are skipped, so a run that finds
+-- none costs one pass over the ranges that still hold old rows.
+WITH doomed AS (
+    SELECT id FROM outbox.messages
+     WHERE created_at < now() - make_interval(days => %(days)s)
+       AND id >= %(below)s
+       AND status IN ('delivered', 'superseded', 'cancelled')
      LIMIT %(batch)s
        FOR UPDATE SKIP LOCKED
 ), gone AS (

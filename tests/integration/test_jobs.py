@@ -11,7 +11,8 @@ import pytest
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.jobs import prune_history, reap_leases, reconcile
+from dispatcher.config import Config
+from dispatcher.jobs import prune_history, reap_leases, reconcile, scheduled_jobs
 from dispatcher.scheduler import Job, JobContext, run_job
 from outbox import place_order
 from tests.fixtures.catalog import line, order_factory, product_factory
@@ -157,3 +158,112 @@ async def test_reap_leases_takes_back_lapsed_work_of_any_destination(
     assert detail.startswith("reclaimed 1 lapsed lease(s)")
     row = conn.execute("SELECT status::text, last_error_code FROM outbox.messages").fetchone()
     assert row == ("retrying", "LEASE_EXPIRED")
+
+
+async def test_prune_history_removes_old_rows_inserted_after_recent_ones(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    # Recent history first, then a backfill of old delivered rows: their ids come after
+    # every recent id, yet age alone decides.
+    conn.execute(
+        "INSERT INTO outbox.messages (destination, event_type, payload, status) "
+        "SELECT 'null', 'recent', '{}', 'delivered' FROM generate_series(1, 30)"
+    )
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, status, created_at)
+        SELECT 'null', 'backfill', '{}', s::outbox.message_status, now() - interval '200 days'
+          FROM unnest(array_fill('delivered'::text, ARRAY[500]) || ARRAY['dead', 'pending']) s
+        """
+    )
+    conn.commit()
+    settings = {"retention_days": 30, "batch_size": 100}
+    ran, detail = await run_job(
+        Job("prune_history", 3600.0, prune_history.run, settings), _context(pool, "a")
+    )
+    assert ran
+    assert detail is not None
+    assert detail.startswith("pruned 500 message(s)")
+    left = conn.execute(
+        "SELECT event_type, status::text, count(*) FROM outbox.messages GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    assert left == [
+        ("backfill", "dead", 1),
+        ("backfill", "pending", 1),
+        ("recent", "delivered", 30),
+    ]
+
+
+async def test_prune_history_stops_at_the_per_run_cap(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    conn.execute(
+        "INSERT INTO outbox.messages (destination, event_type, payload, status, created_at) "
+        "SELECT 'null', 'old', '{}', 'delivered', now() - interval '40 days' "
+        "FROM generate_series(1, 450)"
+    )
+    conn.commit()
+    settings = {"retention_days": 30, "batch_size": 100, "max_rows_per_run": 250}
+    job = Job("prune_history", 3600.0, prune_history.run, settings)
+    _, detail = await run_job(job, _context(pool, "a"))
+    assert detail is not None
+    assert detail.startswith("pruned 250 message(s) older than 30 days (the per-run cap")
+    assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (200,)
+    _, detail = await run_job(job, _context(pool, "a"), force=True)
+    assert detail is not None
+    assert detail.startswith("pruned 200 message(s) older than 30 days and")
+    assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (0,)
+
+
+async def test_job_run_of_a_killed_holder_is_closed_as_lapsed_when_taken_over(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    started = asyncio.Event()
+
+    async def hangs(context: JobContext) -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    async def quick(context: JobContext) -> str:
+        return "done"
+
+    # The holder is killed mid-run: its task ends without recording anything.
+    holder = asyncio.create_task(
+        run_job(Job("sync", 3600.0, hangs, hold_seconds=1.0), _context(pool, "a"))
+    )
+    await asyncio.wait_for(started.wait(), timeout=10)
+    holder.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holder
+    ran, _ = await run_job(
+        Job("sync", 3600.0, quick, hold_seconds=1.0), _context(pool, "b"), force=True
+    )
+    assert not ran  # still inside the hold
+    for _ in range(100):  # bounded wait for the hold to lapse on the server's clock
+        lapsed = conn.execute(
+            "SELECT running_until < now() FROM outbox.jobs WHERE name = 'sync'"
+        ).fetchone()
+        conn.commit()
+        if lapsed == (True,):
+            break
+        await asyncio.sleep(0.05)
+    ran, detail = await run_job(
+        Job("sync", 3600.0, quick, hold_seconds=1.0), _context(pool, "b"), force=True
+    )
+    assert (ran, detail) == (True, "done")
+    runs = conn.execute(
+        "SELECT worker, outcome, detail, finished_at IS NOT NULL FROM outbox.job_runs ORDER BY id"
+    ).fetchall()
+    assert runs == [
+        ("a", "lapsed", "the holder stopped before finishing; taken over by b", True),
+        ("b", "ok", "done", True),
+    ]
+
+
+def test_scheduled_jobs_take_their_hold_from_the_configuration() -> None:
+    config = Config.model_validate(
+        {"jobs": {"prune_history": {"hold_seconds": 7200}, "reconcile": {"enabled": False}}}
+    )
+    holds = {job.name: job.hold_seconds for job in scheduled_jobs(config)}
+    assert holds == {"reap_leases": 600.0, "prune_history": 7200.0}
