@@ -12,6 +12,7 @@ import importlib
 import os
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
+from dispatcher.breaker import CircuitBreaker
 from dispatcher.config import Config, DestinationConfig, WebhookDestinationConfig, secret_headers
 from dispatcher.destinations.base import Destination
+from dispatcher.destinations.http import BreakerTransport
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.webhook import WebhookDestination
 from dispatcher.errors import ConfigError, ConfigIssue
@@ -97,6 +100,18 @@ async def check_destination_names(
         raise ConfigError(issues)
 
 
+def new_breaker(config: Config, name: str) -> CircuitBreaker:
+    settings = config.worker_settings(name)
+    return CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown, time.monotonic)
+
+
+def gated_client(breaker: CircuitBreaker, timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """A destination's own HTTP client: every call it makes passes the destination's breaker,
+    so an open breaker stops calls already planned, not only the next claim."""
+    transport = BreakerTransport(breaker, httpx.AsyncHTTPTransport())
+    return httpx.AsyncClient(timeout=timeout, transport=transport)
+
+
 def mapping_version(context: DestinationContext) -> Callable[[], str | None]:
     """The content hash of the mapping in use for this destination, recorded on every attempt."""
     mappings = context.mappings
@@ -128,7 +143,11 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         await check_destination_names(pool, config, enabled)
         wakeups = {name: asyncio.Event() for name in enabled}
         mappings = load_mappings(config, enabled)
-        contexts = [DestinationContext(n, d, client, pool, mappings) for n, d in enabled.items()]
+        breakers = {name: new_breaker(config, name) for name in enabled}
+        clients = {name: gated_client(breakers[name], timeout) for name in enabled}
+        contexts = [
+            DestinationContext(n, d, clients[n], pool, mappings) for n, d in enabled.items()
+        ]
         workers = [
             DestinationWorker(
                 build_destination(context),
@@ -138,6 +157,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
                 wakeup=wakeups[context.name],
                 mapping_version=mapping_version(context),
                 metrics=metrics,
+                breaker=breakers[context.name],
             )
             for context in contexts
         ]
@@ -160,6 +180,8 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         await asyncio.gather(*background, return_exceptions=True)
         for worker in workers:
             await worker.destination.aclose()
+        for destination_client in clients.values():
+            await destination_client.aclose()
     log.info("dispatcher stopped", worker=worker_id)
 
 

@@ -3,6 +3,7 @@
 - ``RetryableError``: try again later (network, timeouts, 5xx, lock contention); may carry the
   destination's ``retry_after``.
 - ``RateLimitedError``: the destination asked us to wait; waiting is not a failed attempt.
+- ``NotSentError``: the breaker kept the call from leaving; the message is handed back unsent.
 - ``PermanentError``: the destination refused the message itself; retrying cannot help, so the
   message goes to ``dead`` with the destination's own code and message.
 - ``ConfigError``: the dispatcher cannot start as configured; every problem is listed at once.
@@ -37,6 +38,11 @@ class RetryableError(DeliveryError):
 
 class RateLimitedError(RetryableError):
     """The destination's budget is spent until ``retry_after`` seconds from now."""
+
+
+class NotSentError(RetryableError):
+    """The call never left: the destination's circuit breaker is open. The message goes back
+    unsent, due in ``retry_after`` seconds, and the try does not count as an attempt."""
 
 
 class PermanentError(DeliveryError):

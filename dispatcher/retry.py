@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from dispatcher.destinations.base import Outcome, Result
-from dispatcher.errors import PermanentError, RateLimitedError, RetryableError
+from dispatcher.errors import NotSentError, PermanentError, RateLimitedError, RetryableError
 from dispatcher.redact import redact
 from outbox.models import AttemptOutcome, MessageStatus
 
@@ -51,6 +51,9 @@ def decide(outcome: Outcome, attempt: int, policy: RetryPolicy, rng: random.Rand
     if outcome.result is Result.RATE_LIMITED:
         wait = outcome.retry_after if outcome.retry_after is not None else policy.backoff(1, rng)
         return Decision(AttemptOutcome.RATE_LIMITED, MessageStatus.RETRYING, wait, code, text)
+    if outcome.result is Result.RELEASED:
+        wait = outcome.retry_after or 0.0
+        return Decision(AttemptOutcome.RELEASED, MessageStatus.RETRYING, wait, code, text)
     if attempt >= policy.max_attempts:
         gave_up = f"gave up after {attempt} attempts; last error: {text}"
         return Decision(AttemptOutcome.DEAD, MessageStatus.DEAD, None, code, gave_up)
@@ -65,6 +68,8 @@ def outcome_for_error(message_id: int, error: BaseException) -> Outcome:
         return Outcome(
             message_id, Result.RATE_LIMITED, error.http_status, error.code, text, error.retry_after
         )
+    if isinstance(error, NotSentError):
+        return Outcome(message_id, Result.RELEASED, None, error.code, text, error.retry_after)
     if isinstance(error, RetryableError):
         return Outcome(
             message_id, Result.RETRY, error.http_status, error.code, text, error.retry_after

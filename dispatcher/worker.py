@@ -59,6 +59,7 @@ class DestinationWorker:
         clock: Callable[[], float] = time.monotonic,
         mapping_version: Callable[[], str | None] = lambda: None,
         metrics: Metrics | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.destination = destination
         self.pool = pool
@@ -70,9 +71,12 @@ class DestinationWorker:
         self.mapping_version = mapping_version
         self.metrics = metrics or Metrics()
         self.log = structlog.get_logger("dispatcher.worker").bind(destination=destination.name)
-        self.breaker = CircuitBreaker(
-            settings.breaker_threshold, settings.breaker_cooldown, clock, self._breaker_moved
+        # The breaker counts the destination's calls where they leave (its HTTP client's
+        # transport, built by the daemon); the worker only asks it before claiming.
+        self.breaker = breaker or CircuitBreaker(
+            settings.breaker_threshold, settings.breaker_cooldown, clock
         )
+        self.breaker.on_change = self._breaker_moved
         # Exported from the start, closed: the series also says which process delivers here.
         self.metrics.breaker_open.labels(destination.name).set(0)
         self.in_flight: set[asyncio.Task[None]] = set()
@@ -103,6 +107,9 @@ class DestinationWorker:
             await _sleep_or_stop(stopping, min(1.0, self.settings.breaker_cooldown))
             return
         if not await self._acquire_slot(stopping):
+            return
+        if not self.breaker.allow():  # it opened while this loop waited for a slot
+            self._slots.release()
             return
         try:
             limit = (
@@ -326,7 +333,6 @@ class DestinationWorker:
         used = budget() if callable(budget) else None
         if isinstance(used, float):
             self.metrics.api_budget_used.labels(name).set(used)
-        self.breaker.record(succeeded=counts.get("delivered", 0), failed=counts.get("retry", 0))
         failed = [r for r in results if r.decision.outcome is not AttemptOutcome.DELIVERED]
         log = self.log.warning if failed else self.log.info
         log(

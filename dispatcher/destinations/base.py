@@ -35,6 +35,7 @@ class Result(StrEnum):
     RETRY = "retry"
     DEAD = "dead"
     RATE_LIMITED = "rate_limited"
+    RELEASED = "released"  # never sent (the breaker was open); not an attempt
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,14 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from dispatcher.errors import DeliveryError, PermanentError, RateLimitedError, RetryableError
+from dispatcher.breaker import CircuitBreaker
+from dispatcher.errors import (
+    DeliveryError,
+    NotSentError,
+    PermanentError,
+    RateLimitedError,
+    RetryableError,
+)
 from dispatcher.redact import redact
 
 _TAG = re.compile(r"<(?:script|style)\b.*?</(?:script|style)>|<!--.*?-->|<[^>]*>", re.S | re.I)
@@ -91,6 +98,50 @@ def error_for_response(response: httpx.Response, *, code: str | None = None) -> 
 
 
 def error_for_exception(exc: httpx.HTTPError) -> RetryableError:
-    """Transport failures (refused, reset, timed out) are always worth another try."""
+    """Transport failures (refused, reset, timed out) are always worth another try; a call the
+    breaker kept back was never sent."""
+    if isinstance(exc, BreakerOpen):
+        return NotSentError(str(exc), code="BREAKER_OPEN", retry_after=exc.retry_after)
     kind = type(exc).__name__
     return RetryableError(redact(f"{kind}: {exc}") or kind, code=kind.upper())
+
+
+class BreakerOpen(httpx.TransportError):
+    """Raised instead of sending a request while the destination's breaker is open."""
+
+    def __init__(self, request: httpx.Request, retry_after: float) -> None:
+        super().__init__(
+            f"not sent: the circuit breaker is open (next probe in {retry_after:.1f} s)",
+            request=request,
+        )
+        self.retry_after = retry_after
+
+
+class BreakerTransport(httpx.AsyncBaseTransport):
+    """Every call of one destination passes the breaker: counted when it fails (no answer, or a
+    5xx), and refused before it leaves while the breaker is open."""
+
+    def __init__(self, breaker: CircuitBreaker, inner: httpx.AsyncBaseTransport) -> None:
+        self._breaker = breaker
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        wait = self._breaker.admit()
+        if wait is not None:
+            raise BreakerOpen(request, wait)
+        try:
+            response = await self._inner.handle_async_request(request)
+        except Exception:
+            self._breaker.failed()
+            raise
+        except BaseException:  # cancelled: no verdict on the destination
+            self._breaker.abandoned()
+            raise
+        if response.status_code >= 500:
+            self._breaker.failed()
+        else:
+            self._breaker.answered()
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
