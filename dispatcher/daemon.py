@@ -28,6 +28,7 @@ from dispatcher.config import Config, DestinationConfig, WebhookDestinationConfi
 from dispatcher.destinations.base import Destination
 from dispatcher.destinations.http import BreakerTransport
 from dispatcher.destinations.null import NullDestination
+from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from dispatcher.destinations.webhook import WebhookDestination
 from dispatcher.errors import ConfigError, ConfigIssue
 from dispatcher.http_server import EmbeddedServer
@@ -59,6 +60,7 @@ class DestinationContext:
     client: httpx.AsyncClient
     pool: AsyncConnectionPool[Any]
     mappings: MappingSet | None
+    sessions: SalesforceSessions | None = None  # one token per destination, shared with jobs
 
 
 def build_destination(context: DestinationContext) -> Destination:
@@ -145,8 +147,10 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         mappings = load_mappings(config, enabled)
         breakers = {name: new_breaker(config, name) for name in enabled}
         clients = {name: gated_client(breakers[name], timeout) for name in enabled}
+        sessions = SalesforceSessions()
         contexts = [
-            DestinationContext(n, d, clients[n], pool, mappings) for n, d in enabled.items()
+            DestinationContext(n, d, clients[n], pool, mappings, sessions)
+            for n, d in enabled.items()
         ]
         workers = [
             DestinationWorker(
@@ -169,7 +173,8 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         ]
         _reload_on_hangup(mappings, log)
         scheduler = start_scheduler(
-            scheduled_jobs(config), JobContext(pool, worker_id, log, client=client)
+            scheduled_jobs(config),
+            JobContext(pool, worker_id, log, client=client, sessions=sessions),
         )
         log.info("dispatcher started", worker=worker_id, destinations=sorted(enabled))
         grace = config.dispatcher.shutdown_grace_seconds

@@ -18,6 +18,7 @@ import psycopg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from psycopg_pool import AsyncConnectionPool
 
+from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from outbox.queries import query
 
 JobFunction = Callable[["JobContext"], Awaitable[str]]
@@ -30,6 +31,7 @@ class JobContext:
     log: Any
     settings: dict[str, Any] = field(default_factory=dict)
     client: httpx.AsyncClient | None = None
+    sessions: SalesforceSessions | None = None  # the daemon's tokens, shared with deliveries
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,16 @@ def scheduled_jobs(config: Config) -> list[Job]:
     if not config.jobs.enabled:
         return []
     jobs = []
-    salesforce = next(
-        (d for d in config.destinations.values() if isinstance(d, SalesforceDestinationConfig)),
-        None,
-    )
+    found = [
+        (n, d) for n, d in config.destinations.items() if isinstance(d, SalesforceDestinationConfig)
+    ]
+    name, salesforce = found[0] if found else ("salesforce", None)
     org = (
-        {"salesforce_options": salesforce.options, "salesforce_sandbox": salesforce.sandbox}
+        {
+            "salesforce_options": salesforce.options,
+            "salesforce_sandbox": salesforce.sandbox,
+            "salesforce_destination": name,
+        }
         if salesforce is not None
         else {}
     )

@@ -24,7 +24,10 @@ async def run(context: JobContext) -> str:
     mapping = MappingSet(folder).current.destinations["salesforce"]
     options = context.settings.get("salesforce_options") or {}
     sandbox = bool(context.settings.get("salesforce_sandbox", False))
-    findings = await check_org_drift(context.client, options, mapping, sandbox=sandbox)
+    name = str(context.settings.get("salesforce_destination", "salesforce"))
+    findings = await check_org_drift(
+        context.client, options, mapping, name=name, sandbox=sandbox, sessions=context.sessions
+    )
     await record(context, mapping.version, findings)
     for finding in findings:
         # A line an alert can match: "mapping drift".

@@ -81,7 +81,10 @@ def _api(context: JobContext) -> SalesforceApi:
         raise RuntimeError("the catalog pull needs an HTTP client")
     options = context.settings.get("salesforce_options") or {}
     sandbox = bool(context.settings.get("salesforce_sandbox", False))
-    return SalesforceApi(context.client, load_settings("salesforce", options, sandbox=sandbox))
+    name = str(context.settings.get("salesforce_destination", "salesforce"))
+    settings = load_settings(name, options, sandbox=sandbox)
+    auth = context.sessions.auth(settings.credentials) if context.sessions else None
+    return SalesforceApi(context.client, settings, auth=auth)
 
 
 async def _watermark(conn: Any, source: str) -> datetime | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from dispatcher.destinations.salesforce.api import SalesforceApi
+from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from dispatcher.destinations.salesforce.settings import (
     SalesforceOptions,
     SalesforceSettings,
@@ -51,7 +52,8 @@ def build(context: DestinationContext) -> SalesforceDestination:
             "mappings", f"destinations.{context.name}", "no Salesforce mapping is loaded",
             "add mappings/salesforce.yaml (destination: salesforce) to the mappings folder",
         )])  # fmt: skip
-    api = SalesforceApi(context.client, settings)
+    auth = context.sessions.auth(settings.credentials) if context.sessions else None
+    api = SalesforceApi(context.client, settings, auth=auth)
     return SalesforceDestination(
         context.name, api, context.pool, context.mappings,
         max_batch=min(settings.max_batch, config.batch_size),
@@ -82,8 +84,10 @@ async def check_org_drift(
     name: str = "salesforce",
     environ: dict[str, str] | None = None,
     sandbox: bool = False,
+    sessions: SalesforceSessions | None = None,
 ) -> tuple[DriftFinding, ...]:
     """The drift findings of ``mapping`` against the live org's describe results."""
     settings = load_settings(name, options, environ=environ, sandbox=sandbox)
-    api = SalesforceApi(client, settings)
+    auth = sessions.auth(settings.credentials) if sessions else None
+    api = SalesforceApi(client, settings, auth=auth)
     return await check_drift(mapping, api.describe)

@@ -11,6 +11,8 @@ Neither returns a refresh token or a lifetime, so the token is kept until a call
 
 The token request travels through the same client and transport as the call it serves
 (``httpx.Auth.async_auth_flow``), and a lock makes concurrent batches share one renewal.
+``SalesforceSessions`` holds one ``SalesforceAuth`` per set of credentials for the whole
+process, so deliveries and scheduled jobs of a destination share one token.
 """
 
 from __future__ import annotations
@@ -120,6 +122,26 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json() if response.content else None
     except (ValueError, RecursionError):  # not JSON (an HTML page), or not UTF-8
         return None
+
+
+class SalesforceSessions:
+    """One token per destination per process: whoever calls first (a delivery or a job) fetches
+    it, every later call reuses it, and it is renewed only when Salesforce answers 401
+    ``INVALID_SESSION_ID`` or the token request itself was refused. Built by the daemon."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._auths: dict[Credentials, SalesforceAuth] = {}
+
+    def auth(self, credentials: Credentials) -> SalesforceAuth:
+        found = self._auths.get(credentials)
+        if found is None:
+            found = self._auths[credentials] = SalesforceAuth(credentials, clock=self._clock)
+        return found
+
+    @property
+    def tokens_fetched(self) -> int:
+        return sum(auth.tokens_fetched for auth in self._auths.values())
 
 
 async def _answer(response: httpx.Response) -> httpx.Response:
