@@ -220,7 +220,12 @@ class PullCatalogConfig(JobConfig):
     stock_field: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")] = (
         "Stock_Quantity__c"
     )
+    # Product2 field holding the last storefront stock movement written into stock_field; null
+    # turns the write off (then every sale keeps counting against Salesforce's count).
+    stock_mark_field: str | None = "Storefront_Stock_Movement__c"
     safety_stock: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+    # Product2 field with a per-product safety stock; where it is null, safety_stock applies.
+    safety_stock_field: str | None = None
 
 
 class JobsConfig(_Strict):

@@ -229,7 +229,8 @@ def _releases(order: OrderState) -> list[Step]:
     steps: list[Step] = []
     if physical:
         stock = {"product_ids": [line.product_id for line in physical],
-                 "quantities": [line.quantity for line in physical]}  # fmt: skip
+                 "quantities": [line.quantity for line in physical],
+                 "order_id": order.id}  # fmt: skip
         steps.append(("release_stock", stock))
     if seated:
         steps.append(_seats([(line, line.quantity - line.refunded) for line in seated]))

@@ -98,7 +98,11 @@ def _place(
     ]
     stock, seats = _stock_request(lines), _seat_request(order.lines, lines)
     with conn.pipeline():
-        taken_stock = conn.execute(query("take_stock"), stock) if stock else None
+        taken_stock = (
+            conn.execute(query("take_stock"), {**stock, "order_number": order.order_number})
+            if stock
+            else None
+        )
         taken_seats = conn.execute(query("take_seats"), seats) if seats else None
         customer_cursor = conn.cursor(row_factory=class_row(CustomerRow))
         customer_cursor.execute(query("upsert_customer"), _customer_params(order))

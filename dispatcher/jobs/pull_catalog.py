@@ -5,6 +5,14 @@ watermark (``SystemModstamp``, re-reading one second of overlap because timestam
 page followed through ``nextRecordsUrl``. The rows, the watermarks and the run's record commit
 in one transaction, so a crash never leaves data ahead of (or behind) its watermark. The first
 run on an empty database is the full hydration.
+
+Stock: Salesforce's count (``stock_field``) is what arrived in the warehouse; the units sold here
+since live in ``commerce.stock_movements``. Each run first writes the movements Salesforce has
+not seen into its count (``stock_push``), then reads the count with ``mark_field``, the last
+movement it includes; the stock on hand here becomes that count less the movements after the
+mark. A pull therefore never puts a sold unit back on sale, whatever runs between it and the
+checkouts. The safety stock (configured, or per product from ``safety_stock_field``) is applied to
+every product on every run.
 """
 
 from __future__ import annotations
@@ -17,18 +25,43 @@ from psycopg.types.json import Jsonb
 
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
+from dispatcher.jobs.stock_push import Pushed, push_stock
 from outbox.queries import query
 
 if TYPE_CHECKING:
     from dispatcher.scheduler import JobContext
 
 OVERLAP = timedelta(seconds=1)
+DEFAULT_MARK_FIELD = "Storefront_Stock_Movement__c"
 PURCHASE_TYPES = {
     "Physical": "physical",
     "Digital License": "digital_license",
     "Paid Event": "paid_event",
     "Free Event": "free_event",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """The Product2 fields the pull reads: stock, the mark of movements it includes, and the
+    optional per-product safety stock."""
+
+    stock: str
+    mark: str | None
+    safety: str | None
+
+    @classmethod
+    def of(cls, settings: dict[str, Any]) -> Fields:
+        mark = settings.get("stock_mark_field", DEFAULT_MARK_FIELD)
+        safety = settings.get("safety_stock_field")
+        return cls(
+            str(settings.get("stock_field", "Stock_Quantity__c")),
+            str(mark) if mark else None,
+            str(safety) if safety else None,
+        )
+
+    def soql(self) -> str:
+        return ", ".join(f for f in (self.stock, self.mark, self.safety) if f)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +75,17 @@ class Pulled:
 async def run(context: JobContext) -> str:
     api = _api(context)
     settings = context.settings
-    stock_field = str(settings.get("stock_field", "Stock_Quantity__c"))
+    fields = Fields.of(settings)
+    pushed = Pushed(0, 0, [])
+    if fields.mark is not None:
+        pushed = await push_stock(api, context.pool, fields.stock, fields.mark)
     async with context.pool.connection() as conn:
         marks = {
             s: await _watermark(conn, s)
             for s in ("salesforce.Product2", "salesforce.PricebookEntry")
         }
-    pulled = await _pull(api, marks, stock_field)
+    pulled = await _pull(api, marks, fields)
+    pulled.errors.extend(pushed.errors)
     async with context.pool.connection() as conn, conn.transaction():
         run_id = (
             await (
@@ -56,7 +93,7 @@ async def run(context: JobContext) -> str:
             ).fetchone()
             or [0]
         )[0]
-        changed = await _apply(conn, pulled, int(settings.get("safety_stock", 0)))
+        changed = await _apply(conn, pulled, int(settings.get("safety_stock", 0)), fields)
         for source, newest in pulled.newest.items():
             await conn.execute(query("set_watermark"), {"source": source, "watermark": newest})
         detail = "; ".join(pulled.errors[:3]) or None
@@ -70,8 +107,13 @@ async def run(context: JobContext) -> str:
                 "detail": detail,
             },
         )
+    written = (
+        f"wrote {pushed.units} unit(s) sold of {pushed.products} product(s) to Salesforce, "
+        if pushed.products
+        else ""
+    )
     return (
-        f"read {len(pulled.products)} product(s) and {len(pulled.prices)} price(s), "
+        f"{written}read {len(pulled.products)} product(s) and {len(pulled.prices)} price(s), "
         f"changed {changed} row(s), {len(pulled.errors)} error(s)"
     )
 
@@ -98,7 +140,7 @@ def _since(mark: datetime | None) -> str:
     return f" WHERE SystemModstamp > {(mark - OVERLAP).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
-async def _pull(api: SalesforceApi, marks: dict[str, datetime | None], stock_field: str) -> Pulled:
+async def _pull(api: SalesforceApi, marks: dict[str, datetime | None], fields: Fields) -> Pulled:
     book = await api.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true")
     entries = await api.query(
         "SELECT Id, Product2Id, UnitPrice, IsActive, Pricebook2Id, SystemModstamp "
@@ -118,13 +160,13 @@ async def _pull(api: SalesforceApi, marks: dict[str, datetime | None], stock_fie
         if e.get("Pricebook2Id") in standard
     ]
     products_raw = await api.query(
-        f"SELECT Id, StockKeepingUnit, Name, IsActive, Purchase_Type__c, {stock_field}, "
+        f"SELECT Id, StockKeepingUnit, Name, IsActive, Purchase_Type__c, {fields.soql()}, "
         "Thinkific_Course_Id__c, SystemModstamp FROM Product2"
         + _since(marks["salesforce.Product2"])
         + " ORDER BY SystemModstamp, Id"
     )
     by_product = {p["product2_id"]: p for p in prices}
-    products, errors = _products(products_raw, by_product, stock_field)
+    products, errors = _products(products_raw, by_product, fields)
     newest = {
         source: max(_stamp(r["SystemModstamp"]) for r in rows)
         for source, rows in (
@@ -137,7 +179,7 @@ async def _pull(api: SalesforceApi, marks: dict[str, datetime | None], stock_fie
 
 
 def _products(
-    rows: list[dict[str, Any]], prices: dict[str, dict[str, Any]], stock_field: str
+    rows: list[dict[str, Any]], prices: dict[str, dict[str, Any]], fields: Fields
 ) -> tuple[list[dict[str, Any]], list[str]]:
     products, errors = [], []
     for row in rows:
@@ -155,7 +197,9 @@ def _products(
                 f"Product2 {row['Id']} ({sku}): a digital license needs Thinkific_Course_Id__c"
             )
             continue
-        stock = row.get(stock_field)
+        stock = row.get(fields.stock)
+        mark = row.get(fields.mark) if fields.mark else None
+        safety = row.get(fields.safety) if fields.safety else None
         price = prices.get(row["Id"], {})
         products.append(
             {
@@ -165,6 +209,8 @@ def _products(
                 "price": price.get("price"),
                 "pricebook_entry_id": price.get("pricebook_entry_id"),
                 "stock": int(stock or 0) if kind == "physical" else None,
+                "reflected_through": int(mark or 0),
+                "safety": None if safety is None else int(safety),
                 "active": bool(row.get("IsActive", True)),
                 "course_id": int(course) if course else None,
                 "product2_id": row["Id"],
@@ -173,11 +219,14 @@ def _products(
     return products, errors
 
 
-async def _apply(conn: Any, pulled: Pulled, safety_stock: int) -> int:
+async def _apply(conn: Any, pulled: Pulled, safety_stock: int, fields: Fields) -> int:
     changed = 0
     if pulled.products:
         params = {"rows": Jsonb(pulled.products), "safety_stock": safety_stock}
+        await conn.execute(query("lock_pulled_products"), params)
         changed += (await (await conn.execute(query("upsert_products"), params)).fetchone())[0]
+    params = {"safety_stock": safety_stock, "use_salesforce": fields.safety is not None}
+    changed += (await (await conn.execute(query("apply_safety_stock"), params)).fetchone())[0]
     if pulled.prices:
         params = {"rows": Jsonb(pulled.prices)}
         changed += (await (await conn.execute(query("update_prices"), params)).fetchone())[0]

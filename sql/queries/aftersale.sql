@@ -122,13 +122,21 @@ UPDATE commerce.orders
  WHERE order_number = %(order_number)s
 
 -- name: release_stock :exec
--- Give a cancelled order's physical units back to stock.
-UPDATE commerce.products p
-   SET stock = p.stock + w.quantity, updated_at = now()
-  FROM (SELECT product_id, sum(quantity) AS quantity
-          FROM unnest(%(product_ids)s::bigint[], %(quantities)s::int[]) AS u(product_id, quantity)
-         GROUP BY product_id) w
- WHERE p.id = w.product_id AND p.stock IS NOT NULL
+-- Give a cancelled order's physical units back to stock, and write them to the stock ledger
+-- (negative units) so the next catalog pull puts them back into Salesforce's count too.
+WITH released AS (
+    UPDATE commerce.products p
+       SET stock = p.stock + w.quantity, updated_at = now()
+      FROM (SELECT product_id, sum(quantity) AS quantity
+              FROM unnest(%(product_ids)s::bigint[], %(quantities)s::int[]) AS u(product_id, quantity)
+             GROUP BY product_id) w
+     WHERE p.id = w.product_id AND p.stock IS NOT NULL
+    RETURNING p.id, w.quantity
+)
+INSERT INTO commerce.stock_movements (product_id, units, reason, order_number)
+SELECT r.id, -r.quantity, 'cancellation',
+       (SELECT o.order_number FROM commerce.orders o WHERE o.id = %(order_id)s)
+  FROM released r
 
 -- name: release_seats :exec
 -- Free the event seats of a cancelled order or a refund, so the session can sell them again.

@@ -43,17 +43,23 @@ SELECT id, sku, name, purchase_type::text, price, currency, stock, safety_stock,
 -- name: take_stock :many
 -- Decrement stock for every physical product of the cart at once, locking rows in id order so
 -- concurrent checkouts cannot deadlock; a product without enough stock (above its safety stock)
--- is left out of the result.
+-- is left out of the result. Each unit taken is written to the stock ledger under the same row
+-- lock, so a catalog pull (which takes the lock too) sees the sale and the decrement together.
 WITH wanted AS (
     SELECT * FROM unnest(%(product_ids)s::bigint[], %(quantities)s::int[]) AS w(id, quantity)
 ), locked AS (
     SELECT p.id FROM commerce.products p JOIN wanted USING (id) ORDER BY p.id FOR UPDATE OF p
+), taken AS (
+    UPDATE commerce.products p
+       SET stock = p.stock - w.quantity, updated_at = now()
+      FROM wanted w JOIN locked l USING (id)
+     WHERE p.id = w.id AND p.stock - p.safety_stock >= w.quantity
+    RETURNING p.id, w.quantity
+), logged AS (
+    INSERT INTO commerce.stock_movements (product_id, units, reason, order_number)
+    SELECT t.id, t.quantity, 'sale', %(order_number)s FROM taken t
 )
-UPDATE commerce.products p
-   SET stock = p.stock - w.quantity, updated_at = now()
-  FROM wanted w JOIN locked l USING (id)
- WHERE p.id = w.id AND p.stock - p.safety_stock >= w.quantity
-RETURNING p.id
+SELECT id FROM taken
 
 -- name: stock_left :many
 SELECT id, greatest(stock - safety_stock, 0) AS available
