@@ -5,7 +5,8 @@ reads only live rows through partial indexes, never notices. Age alone decides w
 the ids: the batches first walk the primary key below the first message still inside the window
 (where history inserted in creation order lies), then take what is old above it (a backfill or
 an import inserted old rows late) through the BRIN index on ``created_at``. A run deletes at most
-``max_rows_per_run`` messages; the next run carries on.
+``max_rows_per_run`` messages; the next run carries on. Old stock movements go too, once
+Salesforce's count reflects them.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ async def run(context: JobContext) -> str:
         below = found[0] if found else 0
         for statement in ("prune_delivered", "prune_stragglers"):
             pruned += await _batches(conn, statement, days, batch, below, cap - pruned)
+        movements = await _batches(conn, "prune_stock_movements", days, batch, 0, cap)
         runs = await (await conn.execute(query("prune_runs"), {"days": max(days, 90)})).fetchone()
     capped = " (the per-run cap; the next run carries on)" if pruned >= cap else ""
     return (
-        f"pruned {pruned} message(s) older than {days} days{capped} "
+        f"pruned {pruned} message(s) older than {days} days{capped}, "
+        f"{movements} stock movement(s) Salesforce's count reflects "
         f"and {runs[0] if runs else 0} run row(s)"
     )
 

@@ -96,6 +96,20 @@ WITH doomed AS (
 )
 SELECT count(*) FROM gone
 
+-- name: prune_stock_movements :one
+-- One batch of stock movements older than the retention age that Salesforce's count already
+-- reflects (at or below their product's stock_reflected_through); the others are still needed.
+WITH doomed AS (
+    SELECT m.id FROM commerce.stock_movements m
+      JOIN commerce.products p ON p.id = m.product_id
+     WHERE m.created_at < now() - make_interval(days => %(days)s)
+       AND m.id <= p.stock_reflected_through
+     LIMIT %(batch)s
+), gone AS (
+    DELETE FROM commerce.stock_movements m USING doomed d WHERE m.id = d.id RETURNING 1
+)
+SELECT count(*) FROM gone
+
 -- name: prune_runs :one
 -- Old job and sync run rows, in one go (they are few).
 WITH a AS (DELETE FROM outbox.job_runs WHERE started_at < now() - make_interval(days => %(days)s) RETURNING 1),

@@ -40,6 +40,7 @@ GRANT USAGE ON SCHEMA commerce, outbox TO outbox_dispatcher;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA outbox TO outbox_dispatcher;
 GRANT SELECT ON ALL TABLES IN SCHEMA commerce TO outbox_dispatcher;
 GRANT INSERT, UPDATE ON commerce.products TO outbox_dispatcher;
+GRANT DELETE ON commerce.stock_movements TO outbox_dispatcher;  -- retention of reflected movements
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA outbox TO outbox_dispatcher;
 
 -- Read-only: every table and view, no function that changes anything.

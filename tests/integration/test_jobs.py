@@ -211,7 +211,7 @@ async def test_prune_history_stops_at_the_per_run_cap(
     assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (200,)
     _, detail = await run_job(job, _context(pool, "a"), force=True)
     assert detail is not None
-    assert detail.startswith("pruned 200 message(s) older than 30 days and")
+    assert detail.startswith("pruned 200 message(s) older than 30 days, 0 stock movement(s)")
     assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (0,)
 
 
@@ -267,3 +267,29 @@ def test_scheduled_jobs_take_their_hold_from_the_configuration() -> None:
     )
     holds = {job.name: job.hold_seconds for job in scheduled_jobs(config)}
     assert holds == {"reap_leases": 600.0, "prune_history": 7200.0}
+
+
+async def test_prune_history_removes_old_stock_movements_only_once_salesforce_reflects_them(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    book = product_factory(conn)
+    ids = [
+        row[0]
+        for row in conn.execute(
+            "INSERT INTO commerce.stock_movements (product_id, units, reason, created_at) "
+            "SELECT %s, 1, 'sale', now() - make_interval(days => d) "
+            "FROM unnest(ARRAY[40, 40, 40, 1]) d RETURNING id",
+            [book["id"]],
+        ).fetchall()
+    ]
+    conn.execute(
+        "UPDATE commerce.products SET stock_reflected_through = %s WHERE id = %s",
+        [ids[1], book["id"]],
+    )
+    conn.commit()
+    job = Job("prune_history", 3600.0, prune_history.run, {"retention_days": 30})
+    _, detail = await run_job(job, _context(pool, "a"))
+    assert detail is not None
+    assert ", 2 stock movement(s) Salesforce's count reflects" in detail
+    left = conn.execute("SELECT id FROM commerce.stock_movements ORDER BY id").fetchall()
+    assert left == [(ids[2],), (ids[3],)]  # old but not reflected yet; recent
