@@ -216,16 +216,18 @@ class PruneHistoryConfig(JobConfig):
     max_rows_per_run: Annotated[int, Field(ge=100)] = 1_000_000
 
 
+# A Salesforce field's API name, as it goes into SOQL: letters, digits and underscores.
+FieldName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
+
+
 class PullCatalogConfig(JobConfig):
-    stock_field: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")] = (
-        "Stock_Quantity__c"
-    )
+    stock_field: FieldName = "Stock_Quantity__c"
     # Product2 field holding the last storefront stock movement written into stock_field; null
     # turns the write off (then every sale keeps counting against Salesforce's count).
-    stock_mark_field: str | None = "Storefront_Stock_Movement__c"
+    stock_mark_field: FieldName | None = "Storefront_Stock_Movement__c"
     safety_stock: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
     # Product2 field with a per-product safety stock; where it is null, safety_stock applies.
-    safety_stock_field: str | None = None
+    safety_stock_field: FieldName | None = None
 
 
 class JobsConfig(_Strict):
@@ -367,6 +369,8 @@ def _issue(path: Path, lines: dict[tuple[str, ...], int], error: Any) -> ConfigI
         "union_tag_invalid": f"use one of {types}",
         "union_tag_not_found": f"add type: one of {types}",
         "finite_number": "give a finite number",
+        "string_pattern_mismatch": "give the field's API name as Salesforce's describe shows it, "
+        "such as Safety_Stock__c",
     }
     fix = fixes.get(kind) or (
         f"use one of {error.get('ctx', {}).get('expected', 'the allowed values')}"

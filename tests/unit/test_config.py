@@ -73,3 +73,13 @@ def test_config_valid_file_builds_worker_settings(tmp_path: Path) -> None:
     config = load(path, environ={})
     settings = config.worker_settings("crm")
     assert (settings.batch_size, settings.policy.max_attempts) == (25, 4)
+
+
+def test_config_refuses_a_stock_field_that_is_not_a_field_name(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.yaml"
+    path.write_text("jobs:\n  pull_catalog:\n    safety_stock_field: 'Safety__c FROM Account --'\n")
+    with pytest.raises(ConfigError) as raised:
+        load(path, environ={})
+    (issue,) = raised.value.issues
+    assert (issue.where, issue.key) == (f"{path}:3", "jobs.pull_catalog.safety_stock_field")
+    assert "API name" in issue.fix
