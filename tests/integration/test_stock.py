@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
 from dispatcher.jobs import pull_catalog
+from dispatcher.jobs.stock_push import push_stock
 from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
 from dispatcher.sandboxes.serve import running_app
 from dispatcher.scheduler import Job, JobContext, run_job
@@ -217,3 +218,20 @@ def _last_movement(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute("SELECT max(id) FROM commerce.stock_movements").fetchone()
     conn.commit()
     return int(row[0]) if row and row[0] else 0
+
+
+async def test_stock_push_repeated_before_the_next_pull_subtracts_nothing_twice(
+    org: str, pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    await _org(org, "PATCH", f"/sobjects/Product2/{BOOK}", {"Stock_Quantity__c": 10})
+    await _pull(pool, org)
+    _sell(conn, "SO-1", 5)
+    async with httpx.AsyncClient() as client:
+        api = SalesforceApi(client, load_settings("salesforce", {"instance_url": org}))
+        fields = ("Stock_Quantity__c", "Storefront_Stock_Movement__c")
+        first = await push_stock(api, pool, *fields)
+        again = await push_stock(api, pool, *fields)  # as after a crash before the pull
+    assert (first.products, first.units, again.products, again.units) == (1, 5, 0, 0)
+    assert await _count(org) == (5, _last_movement(conn))
+    await _pull(pool, org)
+    assert _position(conn) == (5, 0, 5, 0, 5, True)
