@@ -170,11 +170,14 @@ async def test_pull_catalog_racing_checkouts_never_sells_a_unit_twice(
     await _org(org, "PATCH", f"/sobjects/Product2/{BOOK}", {"Stock_Quantity__c": stock})
     await _pull(pool, org)
     sold: list[int] = []
-    lock = threading.Lock()
+    pulls = [0]
+    progress = threading.Condition()
 
     def shopper(name: str) -> None:
         with psycopg.connect(db_url) as shop:
             for n in range(stock):
+                with progress:  # every ten units sold, wait for a pull to have run meanwhile
+                    progress.wait_for(lambda: pulls[0] >= sum(sold) // 10, timeout=30)
                 try:
                     _sell(shop, f"SO-{name}-{n}", 1 + n % 2)
                 except OutOfStockError:
@@ -182,20 +185,21 @@ async def test_pull_catalog_racing_checkouts_never_sells_a_unit_twice(
                     if _available(shop) == 0:
                         return
                     continue
-                with lock:
+                with progress:
                     sold.append(1 + n % 2)
 
     threads = [threading.Thread(target=shopper, args=(str(i),)) for i in range(3)]
     for thread in threads:
         thread.start()
-    pulls = 0
     while any(thread.is_alive() for thread in threads):  # pull while the shoppers buy
         await _pull(pool, org)
-        pulls += 1
+        with progress:
+            pulls[0] += 1
+            progress.notify_all()
     for thread in threads:
         thread.join(timeout=60)
     await _pull(pool, org)
-    assert pulls >= 2
+    assert pulls[0] >= stock // 10 - 1  # pulls ran between the sales, not only after
     assert sum(sold) == stock  # every unit sold once: none twice, none lost
     assert await _count(org) == (0, _last_movement(conn))
     assert _position(conn) == (0, 0, 0, 0, 0, True)
