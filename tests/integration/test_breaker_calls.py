@@ -90,12 +90,15 @@ async def test_breaker_open_stops_calls_and_releases_what_was_not_sent(
         "count(*) FILTER (WHERE status = 'retrying'), count(*) FILTER (WHERE status = 'pending') "
         "FROM outbox.messages"
     ).fetchone()
-    assert counted == (receiver.calls, 60 - receiver.calls, 30, 30)
+    assert counted is not None
+    claimed = counted[2]  # up to three batches, however many were claimed before it opened
+    assert claimed in (10, 20, 30)
+    assert counted == (receiver.calls, 60 - receiver.calls, claimed, 60 - claimed)
     outcomes = dict(
         conn.execute("SELECT outcome::text, count(*) FROM outbox.attempts GROUP BY 1").fetchall()
     )
     assert outcomes["retry"] == receiver.calls
-    assert outcomes["released"] == 30 - receiver.calls  # claimed, never sent
+    assert outcomes.get("released", 0) == claimed - receiver.calls  # claimed, never sent
     released = conn.execute(
         "SELECT DISTINCT error_code FROM outbox.attempts WHERE outcome = 'released'"
     ).fetchall()
