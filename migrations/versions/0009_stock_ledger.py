@@ -1,7 +1,7 @@
 """Stock that a pull cannot resurrect: a ledger of units sold here, acknowledged by Salesforce.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 
 Salesforce counts what arrived in the warehouse; only the storefront knows what it sold since.
@@ -18,8 +18,8 @@ holder died when the job is taken over (outcome 'lapsed').
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
