@@ -50,7 +50,8 @@ async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
 
 async def _pull(pool: AsyncConnectionPool[Any], url: str, **settings: Any) -> str:
     job = Job("pull_catalog", 300.0, pull_catalog.run, {
-        "salesforce_options": {"instance_url": url}, **settings})  # fmt: skip
+        "salesforce_options": {"instance_url": url}, "salesforce_sandbox": True,
+        **settings})  # fmt: skip
     async with httpx.AsyncClient() as client:
         context = JobContext(pool, "w", structlog.get_logger("test"), client=client)
         ran, detail = await run_job(job, context, force=True)
@@ -62,7 +63,9 @@ async def _pull(pool: AsyncConnectionPool[Any], url: str, **settings: Any) -> st
 
 async def _org(url: str, method: str, path: str, body: Any = None) -> Any:
     async with httpx.AsyncClient() as client:
-        api = SalesforceApi(client, load_settings("salesforce", {"instance_url": url}))
+        api = SalesforceApi(
+            client, load_settings("salesforce", {"instance_url": url}, sandbox=True)
+        )
         return await api.call(method, path, json=body)
 
 
@@ -231,7 +234,9 @@ async def test_stock_push_repeated_before_the_next_pull_subtracts_nothing_twice(
     await _pull(pool, org)
     _sell(conn, "SO-1", 5)
     async with httpx.AsyncClient() as client:
-        api = SalesforceApi(client, load_settings("salesforce", {"instance_url": org}))
+        api = SalesforceApi(
+            client, load_settings("salesforce", {"instance_url": org}, sandbox=True)
+        )
         fields = ("Stock_Quantity__c", "Storefront_Stock_Movement__c")
         first = await push_stock(api, pool, *fields)
         again = await push_stock(api, pool, *fields)  # as after a crash before the pull
