@@ -53,11 +53,27 @@ def test_three_dispatchers_deliver_5000_messages_exactly_once_in_key_order(
 ) -> None:
     config = write_config(
         tmp_path,
-        webhook={"type": "webhook", "url": receiver.url, "batch_size": 50, "concurrency": 3},
+        webhook={
+            "type": "webhook",
+            "url": receiver.url,
+            "batch_size": 50,
+            "concurrency": 3,
+            "timeout_seconds": 120,  # longer than the receiver's gate below
+        },
     )
+
+    def three_hold_leases() -> bool:
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute(
+                "SELECT count(DISTINCT lease_owner) FROM outbox.messages WHERE status = 'in_flight'"
+            ).fetchone()
+        return row == (3,)
+
+    # Two quick dispatchers could finish the work before a third, slowed by a busy machine,
+    # claims anything: hold every answer until all three hold leases.
+    receiver.gate = three_hold_leases
     log = tmp_path / "log"
     with dispatchers(db_url, config, log, count=3) as procs:
-        # All three must be listening before the work arrives, or the first two finish it alone.
         wait_for(lambda: log.read_text().count("dispatcher started") == 3, timeout=60)
         _publish_keyed(db_url, 5000, keys=250)
         wait_for(lambda: _delivered(db_url, 5000), timeout=120)
