@@ -33,7 +33,7 @@ from dispatcher.mapping import DestinationMapping, Operation
 from dispatcher.mapping.reload import MappingSet
 from dispatcher.retry import outcome_for_error
 
-RESEND_CODE = "INVALID_FIELD_FOR_INSERT_UPDATE"
+EXISTS_CODE = "DUPLICATE_VALUE"
 Results = dict[Key, RecordResult]
 
 
@@ -80,7 +80,13 @@ class SalesforceDestination:
         except DeliveryError as exc:
             return [*refused, *(outcome_for_error(m.id, exc) for m, _ in mapped)]
         plan = plan_batch(mapping, mapped, known, refused)
-        results = await self._send(plan, list(plan.writes.values()))
+        results: Results = {
+            w.key: RecordResult(w.key, w.salesforce_id, False, None)
+            for w in plan.writes.values()
+            if w.unchanged
+        }
+        sent = [w for w in plan.writes.values() if not w.unchanged]
+        results.update(await self._send(plan, sent))
         await self._resend_existing(plan, results)
         async with self._pool.connection() as conn:
             await identity.remember(conn, self.name, plan.writes.values(), results)
@@ -105,27 +111,21 @@ class SalesforceDestination:
 
     async def _resend_existing(self, plan: BatchPlan, results: Results) -> None:
         """Records sent for creation that already existed (the crash window in ``plan``):
-        Salesforce refused their not-updateable fields, so send the update body instead."""
+        Salesforce refused the duplicate external ID, so send the update body instead, as an
+        upsert; fields the update body leaves out keep what Salesforce holds."""
         again = [
             dataclasses.replace(w, operation=Operation.UPDATE, body=w.update_body)
             for w in plan.writes.values()
             if w.operation is Operation.CREATE
             and (found := results.get(w.key)) is not None
             and found.error is not None
-            and found.error.code == RESEND_CODE
+            and found.error.code == EXISTS_CODE
+            and w.external_id_field.lower() in str(found.error).lower()
         ]
         if again:
-            self._log.warning("records existed though not remembered; resending as updates",
-                              records=len(again))  # fmt: skip
+            self._log.info("records existed though not remembered; sent as updates",
+                           records=len(again))  # fmt: skip
             results.update(await self._send(plan, again))
-        existed = [
-            w.key for w in plan.writes.values()
-            if w.operation is Operation.CREATE and (r := results.get(w.key)) is not None
-            and r.error is None and not r.created
-        ]  # fmt: skip
-        if existed:
-            self._log.warning("records sent for creation already existed; fields Salesforce "
-                              "owns got their initial values", records=existed[:10])  # fmt: skip
 
     def _outcome(self, plan: MessagePlan, results: Results) -> Outcome:
         for key in plan.keys:
