@@ -145,22 +145,28 @@ def _compare(object_name: str, use: _Use, live: Mapping[str, Any]) -> list[Drift
         found.append(
             (DriftKind.LENGTH_SHRANK, f"declared {declared.length} characters, now {length}")
         )
-    found.extend(_picklist(use.values, live))
+    found.extend(_picklist(use.values, live, declared))
     return [DriftFinding(object_name, declared.name, kind, detail) for kind, detail in found]
 
 
-def _picklist(values: Iterable[str], live: Mapping[str, Any]) -> list[tuple[DriftKind, str]]:
+def _picklist(
+    values: Iterable[str], live: Mapping[str, Any], declared: FieldSchema
+) -> list[tuple[DriftKind, str]]:
+    """Only a restricted picklist refuses a value it does not list (describe
+    ``restrictedPicklist``); an unrestricted one saves any value, so a value it never had (a
+    standard org's Account.Type has no "Household") is no finding. The detail says what the
+    describe showed: a value the declared schema listed is gone, any other was never there."""
+    if not live.get("restrictedPicklist", declared.restricted):
+        return []
     entries = {
         str(p.get("value")): bool(p.get("active", True)) for p in live.get("picklistValues") or []
     }
     found = []
     for value in sorted(values):
         if value not in entries:
+            had = "no longer has it" if value in declared.picklist else "has no such value"
             found.append(
-                (
-                    DriftKind.PICKLIST_VALUE_GONE,
-                    f"the mapping writes {value!r}; the picklist no longer has it",
-                )
+                (DriftKind.PICKLIST_VALUE_GONE, f"the mapping writes {value!r}; the picklist {had}")
             )
         elif not entries[value]:
             found.append(
@@ -219,7 +225,6 @@ def _describe_object(obj: ObjectSchema) -> dict[str, Any]:
 
 
 def _describe_field(f: FieldSchema) -> dict[str, Any]:
-    defaulted = f.type in (FieldType.BOOLEAN, FieldType.ID) or not f.createable
     return {
         "name": f.name,
         "label": f.name.removesuffix("__c").replace("_", " "),
@@ -227,10 +232,10 @@ def _describe_field(f: FieldSchema) -> dict[str, Any]:
         "length": f.length or 0,
         "precision": f.precision or 0,
         "scale": f.scale or 0,
-        "nillable": not f.required and f.type is not FieldType.BOOLEAN,
+        "nillable": f.nillable,
         "createable": f.createable,
         "updateable": f.updateable,
-        "defaultedOnCreate": defaulted,
+        "defaultedOnCreate": f.defaulted_on_create or f.type is FieldType.ID,
         "calculated": not f.createable and not f.updateable and f.type is not FieldType.ID,
         "unique": f.external_id,
         "externalId": f.external_id,

@@ -128,6 +128,13 @@ def test_apply_private_learner_has_no_group_and_a_fallback_first_name(shipped: M
     assert records[1].fields["expiry_date"] is None
 
 
+def test_apply_first_name_from_a_shouted_email_is_not_shouted(shipped: Mappings) -> None:
+    payload = enrollment_requested_factory(organisation=None)
+    payload["customer"].update(first_name=None, email=" ANON.TURING.A11@EXAMPLE.ORG")
+    (user, *_) = shipped.apply("thinkific", "enrollment.requested", payload).records
+    assert user.fields["first_name"] == "Anon.Turing.A11"
+
+
 def test_field_sets_leave_destination_owned_fields_out_of_updates(shipped: Mappings) -> None:
     salesforce = shipped.destinations["salesforce"]
     create = salesforce.field_set("Order", Operation.CREATE)

@@ -104,3 +104,16 @@ def test_check_drift_fetches_each_mapped_object_once(shipped: Mappings) -> None:
     assert found == (
         DriftFinding("Contact", "Email", DriftKind.MISSING_FIELD, "the field no longer exists"),
     )
+
+
+def test_drift_ignores_values_an_unrestricted_picklist_never_listed(shipped: Mappings) -> None:
+    """A standard org's Account.Type lists neither "Customer" nor "Household"; the picklist is
+    unrestricted (describe ``restrictedPicklist`` false), so Salesforce saves them anyway."""
+    live = describes(shipped)
+    account_type = field(live["Account"], "Type")
+    assert account_type["restrictedPicklist"] is False
+    account_type["picklistValues"] = [
+        {"value": v, "label": v, "active": True, "defaultValue": False, "validFor": None}
+        for v in ("Prospect", "Customer - Direct", "Customer - Channel", "Other")
+    ]
+    assert findings(shipped, live) == []
