@@ -38,6 +38,7 @@ class Known:
     upsert_key: str
     salesforce_id: str
     matched_by: str = "external_id"
+    version: int | None = None  # the customer profile version last written to the record
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class RecordWrite:
     storefront_keys: set[str] = field(default_factory=set)
     matched_by: str = "external_id"
     salesforce_id: str | None = None  # known from an earlier write
+    version: int | None = None  # customer profile version of the body, for a customer's record
 
     @property
     def unchanged(self) -> bool:
@@ -137,10 +139,13 @@ def plan_batch(
     writes: dict[Key, RecordWrite] = {}
     plans: list[MessagePlan] = []
     for message, records in mapped:
-        keys = [
-            _merge(writes, record, known.get(_own(record)), aliases, record.section in updating)
-            for record in records
-        ]
+        customer, version = customer_snapshot(message)
+        keys = []
+        for record in records:
+            own = version if str(record.external_id) == customer else None
+            found = known.get(_own(record))
+            update_only = record.section in updating
+            keys.append(_merge(writes, record, found, aliases, update_only, own))
         plans.append(MessagePlan(message, tuple(keys), _primary(mapping, records, keys)))
     ranked = sorted(writes.values(), key=lambda w: order.get(w.object_name, len(order)))
     return BatchPlan(tuple(plans), {w.key: w for w in ranked}, tuple(refused))
@@ -156,10 +161,23 @@ def _merge(
     known: Known | None,
     aliases: Mapping[tuple[str, str], str],
     update_only: bool,
+    version: int | None,
 ) -> Key:
     """Add one message's record; the batch's last message wins where two disagree, and a
-    record any message creates is created."""
+    record any message creates is created. A customer's record (keyed by the customer) is left
+    as it is when the message's snapshot is older than the one last written to it."""
     upsert_key = known.upsert_key if known else str(record.external_id)
+    write = writes.get((record.object_name, upsert_key))
+    newest = max((v for v in (known and known.version, write and write.version) if v), default=0)
+    if known is not None and version is not None and version < newest:
+        if write is None:
+            write = RecordWrite(
+                record.object_name, record.external_id_field, upsert_key, Operation.UPDATE, {},
+                {}, matched_by=known.matched_by, salesforce_id=known.salesforce_id,
+            )  # fmt: skip
+            writes[write.key] = write
+        write.storefront_keys.add(str(record.external_id))
+        return write.key
     operation = Operation.UPDATE if known or update_only else Operation.CREATE
     attached = known is not None and known.matched_by == "email"
     body = _body(record, operation, aliases, attached)
@@ -168,7 +186,6 @@ def _merge(
         if operation is Operation.UPDATE
         else _body(record, Operation.UPDATE, aliases, attached)
     )
-    write = writes.get((record.object_name, upsert_key))
     if write is None:
         write = RecordWrite(
             record.object_name, record.external_id_field, upsert_key, operation, dict(body),
@@ -181,8 +198,21 @@ def _merge(
             write.operation = Operation.CREATE
         write.body.update(body)
         write.update_body.update(update_body)
+    if version is not None:
+        write.version = max(version, write.version or 0)
     write.storefront_keys.add(str(record.external_id))
     return write.key
+
+
+def customer_snapshot(message: Message) -> tuple[str | None, int | None]:
+    """(customer key, profile version) of the customer a message speaks for: the snapshot an
+    order carries (``customer.version``) or a profile change (``version``)."""
+    payload = message.payload
+    customer = payload.get("customer")
+    if not isinstance(customer, dict) or not isinstance(customer.get("id"), str):
+        return None, None
+    version = payload.get("version") if "changes" in payload else customer.get("version")
+    return customer["id"], version if isinstance(version, int) else None
 
 
 def _body(

@@ -34,6 +34,7 @@ from dispatcher.mapping.reload import MappingSet
 from dispatcher.retry import outcome_for_error
 
 EXISTS_CODE = "DUPLICATE_VALUE"
+LOCKED_CODE = "FIELD_INTEGRITY_EXCEPTION"
 Results = dict[Key, RecordResult]
 
 
@@ -110,22 +111,26 @@ class SalesforceDestination:
         return results
 
     async def _resend_existing(self, plan: BatchPlan, results: Results) -> None:
-        """Records sent for creation that already existed (the crash window in ``plan``):
-        Salesforce refused the duplicate external ID, so send the update body instead, as an
-        upsert; fields the update body leaves out keep what Salesforce holds."""
+        """Records sent for creation that may already exist (the crash window in ``plan``):
+        Salesforce refused the duplicate external ID, or refused to add a record whose every
+        field is set at create (a product of an order activated since) — then send the update
+        body instead, as an upsert; fields it leaves out keep what Salesforce holds. Where that
+        fails too, the create's refusal is the one reported."""
         again = [
             dataclasses.replace(w, operation=Operation.UPDATE, body=w.update_body)
             for w in plan.writes.values()
             if w.operation is Operation.CREATE
             and (found := results.get(w.key)) is not None
             and found.error is not None
-            and found.error.code == EXISTS_CODE
-            and w.external_id_field.lower() in str(found.error).lower()
+            and _may_exist(w, found.error)
         ]
-        if again:
-            self._log.info("records existed though not remembered; sent as updates",
-                           records=len(again))  # fmt: skip
-            results.update(await self._send(plan, again))
+        if not again:
+            return
+        self._log.info("records existed though not remembered; sent as updates",
+                       records=len(again))  # fmt: skip
+        for key, result in (await self._send(plan, again)).items():
+            if result.error is None:
+                results[key] = result
 
     def _outcome(self, plan: MessagePlan, results: Results) -> Outcome:
         for key in plan.keys:
@@ -143,6 +148,12 @@ class SalesforceDestination:
 
     async def aclose(self) -> None:
         return None
+
+
+def _may_exist(write: RecordWrite, error: DeliveryError) -> bool:
+    if error.code == EXISTS_CODE:
+        return write.external_id_field.lower() in str(error).lower()
+    return error.code == LOCKED_CODE and not write.update_body
 
 
 def _still_needed(
