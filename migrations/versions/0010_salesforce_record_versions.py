@@ -1,4 +1,5 @@
-"""The profile version each customer record in Salesforce was last written from.
+"""The profile version each customer record in Salesforce was last written from, and the
+mapping sections a drift finding blocks.
 
 Revision ID: 0010
 Revises: 0006
@@ -27,6 +28,8 @@ def upgrade() -> None:
     op.execute(
         """
 ALTER TABLE outbox.salesforce_ids ADD COLUMN source_version bigint;
+ALTER TABLE outbox.mapping_drift ADD COLUMN blocks text[] NOT NULL DEFAULT '{}';
+COMMENT ON COLUMN outbox.mapping_drift.blocks IS 'Mapping sections whose writes the finding makes impossible (a field gone, not createable or updateable where they write it): their messages are dead-lettered naming the field until the mapping or the org is fixed.';
 COMMENT ON COLUMN outbox.salesforce_ids.source_version IS 'Storefront profile version of the customer snapshot last written to this record (Contacts and household Accounts); an older snapshot never overwrites it. Null for records not keyed by a customer.';
 """
     )
@@ -36,6 +39,7 @@ COMMENT ON COLUMN outbox.salesforce_ids.source_version IS 'Storefront profile ve
 def downgrade() -> None:
     op.execute(FOLD.replace("__STOP__", ""))
     op.execute("ALTER TABLE outbox.salesforce_ids DROP COLUMN source_version")
+    op.execute("ALTER TABLE outbox.mapping_drift DROP COLUMN blocks")
 
 
 # A live message of the key that is not a profile change, between the waiting one and the newest

@@ -40,3 +40,12 @@ VALUES (%(destination)s, %(object_name)s, %(storefront_key)s, %(match_field)s,
         %(match_value)s, %(candidate_ids)s::text[], %(message_id)s)
     ON CONFLICT (destination, object_name, storefront_key, match_value) DO UPDATE
    SET candidate_ids = EXCLUDED.candidate_ids
+
+-- name: salesforce_blocked_sections :many
+-- Sections the latest drift check of this mapping version found unable to write, with the
+-- finding that says why (outbox.mapping_drift.blocks).
+SELECT b.section, d.object_name, d.field, d.kind, d.detail
+  FROM outbox.mapping_drift d, unnest(d.blocks) AS b(section)
+ WHERE d.destination = %(destination)s AND d.mapping_version = %(version)s
+   AND d.checked_at = (SELECT max(x.checked_at) FROM outbox.mapping_drift x
+                        WHERE x.destination = %(destination)s)

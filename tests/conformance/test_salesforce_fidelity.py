@@ -7,12 +7,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import psycopg
+import structlog
 
 from dispatcher.destinations.base import Result
+from dispatcher.destinations.salesforce import check_org_drift
+from dispatcher.jobs import check_drift
+from dispatcher.scheduler import JobContext
 from outbox import place_order, record_payment, refund
 from outbox.models import CartLine, Customer, OrderRequest
-from tests.conformance.salesforce_org import Org, place
+from tests.conformance.salesforce_org import Org, place, salesforce_config
 
 
 async def _deliver_all(org: Org) -> list[Result]:
@@ -96,3 +101,29 @@ async def test_salesforce_later_events_of_an_activated_order_leave_its_account(
 def _order(org: Org, number: str) -> dict[str, Any]:
     (found,) = [o for o in org.records("Order") if o["Storefront_Order_Number__c"] == number]
     return found
+
+
+async def test_salesforce_drift_that_makes_a_write_impossible_dead_letters_its_section(
+    org: Org, shop: psycopg.Connection[Any], http: httpx.AsyncClient
+) -> None:
+    """Before: the drift check reported the finding every five minutes and nothing acted on
+    it; every message of the section kept failing against the org."""
+    place(shop, "SO-1")
+    assert set(await _deliver_all(org)) == {Result.DELIVERED}
+    org.sandbox.faults.rename_field("Order", "Amount_Paid__c", "Amount_Received__c")
+    mapping = org.destination.mapping()
+    findings = await check_org_drift(http, salesforce_config().options, mapping)
+    context = JobContext(org.pool, "w", structlog.get_logger("test"), client=http)
+    await check_drift.record(context, mapping.version, findings)
+    record_payment(shop, "SO-1", "card", "100.00", "pi_1")
+    place(shop, "SO-2")
+    shop.commit()
+    calls = org.api_calls
+    outcomes = {o.result: o for o in await org.deliver_due()}
+    assert set(outcomes) == {Result.DEAD, Result.DELIVERED}
+    dead = outcomes[Result.DEAD]
+    assert dead.error_code == "MAPPING_DRIFT"
+    assert dead.error_message is not None
+    assert "Order.Amount_Paid__c: missing_field" in dead.error_message
+    assert "section order_progress" in dead.error_message
+    assert org.api_calls == calls + 1  # only SO-2 was sent

@@ -41,6 +41,20 @@ async def known_ids(
     return {(o, k): Known(u, s, version=v) for o, k, u, s, v in await cursor.fetchall()}
 
 
+async def blocked_sections(
+    conn: psycopg.AsyncConnection[Any], destination: str, version: str
+) -> dict[str, str]:
+    """Section → the drift finding that makes its writes impossible, from the latest drift
+    check of this mapping version (``outbox.mapping_drift.blocks``)."""
+    cursor = await conn.execute(
+        query("salesforce_blocked_sections"), {"destination": destination, "version": version}
+    )
+    return {
+        section: f"{obj}.{field}: {kind}: {detail}"
+        for section, obj, field, kind, detail in await cursor.fetchall()
+    }
+
+
 def _guests(mapped: Mapped, known: Mapping[Key, Known]) -> dict[str, tuple[Message, MappedRecord]]:
     """E-mail → the guest Contact record not yet known to the destination."""
     found: dict[str, tuple[Message, MappedRecord]] = {}

@@ -127,6 +127,28 @@ def map_batch(
     return mapped, refused
 
 
+def refuse_blocked(
+    mapped: list[tuple[Message, tuple[MappedRecord, ...]]], blocked: Mapping[str, str]
+) -> tuple[list[tuple[Message, tuple[MappedRecord, ...]]], list[Outcome]]:
+    """Messages with a record of a section the drift check found unable to write die at once,
+    naming the field, instead of failing against the org on every retry."""
+    if not blocked:
+        return mapped, []
+    kept, refused = [], []
+    for message, records in mapped:
+        section = next((r.section for r in records if r.section in blocked), None)
+        if section is None:
+            kept.append((message, records))
+            continue
+        text = (
+            f"mapping drift: {blocked[section]}; section {section} cannot write it. Fix the "
+            "mapping or the org, check with `outbox mappings check --against salesforce`, "
+            "then retry the dead letters"
+        )
+        refused.append(Outcome(message.id, Result.DEAD, None, "MAPPING_DRIFT", text))
+    return kept, refused
+
+
 def plan_batch(
     mapping: DestinationMapping,
     mapped: Iterable[tuple[Message, tuple[MappedRecord, ...]]],

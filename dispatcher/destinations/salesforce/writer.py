@@ -26,6 +26,7 @@ from dispatcher.destinations.salesforce.plan import (
     RecordWrite,
     map_batch,
     plan_batch,
+    refuse_blocked,
 )
 from dispatcher.destinations.salesforce.upsert import PER_COMPOSITE, RecordResult, chunks, upsert
 from dispatcher.errors import DeliveryError, RetryableError
@@ -75,6 +76,9 @@ class SalesforceDestination:
         mapped, refused = map_batch(mapping, batch, lookup)
         try:
             async with self._pool.connection() as conn:
+                blocked = await identity.blocked_sections(conn, self.name, mapping.version)
+                mapped, stopped = refuse_blocked(mapped, blocked)
+                refused += stopped
                 known = await identity.known_ids(conn, self.name, mapped)
                 if self.api.settings.match_guests_by_email:
                     known |= await identity.match_guests(self.api, conn, self.name, mapped, known)
