@@ -14,6 +14,7 @@ import structlog
 from dispatcher.destinations.base import Result
 from dispatcher.destinations.salesforce import check_org_drift
 from dispatcher.jobs import check_drift
+from dispatcher.sandboxes.salesforce import FaultKind
 from dispatcher.scheduler import JobContext
 from outbox import place_order, record_payment, refund
 from outbox.models import CartLine, Customer, OrderRequest
@@ -127,3 +128,21 @@ async def test_salesforce_drift_that_makes_a_write_impossible_dead_letters_its_s
     assert "Order.Amount_Paid__c: missing_field" in dead.error_message
     assert "section order_progress" in dead.error_message
     assert org.api_calls == calls + 1  # only SO-2 was sent
+
+
+async def test_salesforce_lock_error_on_the_resent_update_is_retried_not_dead(
+    org: Org, shop: psycopg.Connection[Any]
+) -> None:
+    """A record created but not remembered, then a lock error on the update sent instead: the
+    message is retried; the duplicate the create met is no reason to give up on it."""
+    place(shop, "SO-1")
+    batch = await org.claim()
+    assert [o.result for o in await org.destination.deliver(batch)] == [Result.DELIVERED]
+    shop.execute("DELETE FROM outbox.salesforce_ids")
+    shop.commit()
+    org.sandbox.faults.inject(
+        FaultKind.UNABLE_TO_LOCK_ROW, per_record=True, remaining=1, path="sobjects/Contact/"
+    )
+    (outcome,) = await org.destination.deliver(batch)
+    assert (outcome.result, outcome.error_code) == (Result.RETRY, "UNABLE_TO_LOCK_ROW")
+    assert [o.result for o in await org.destination.deliver(batch)] == [Result.DELIVERED]

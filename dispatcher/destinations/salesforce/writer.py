@@ -118,8 +118,7 @@ class SalesforceDestination:
         """Records sent for creation that may already exist (the crash window in ``plan``):
         Salesforce refused the duplicate external ID, or refused to add a record whose every
         field is set at create (a product of an order activated since) — then send the update
-        body instead, as an upsert; fields it leaves out keep what Salesforce holds. Where that
-        fails too, the create's refusal is the one reported."""
+        body instead, as an upsert; fields it leaves out keep what Salesforce holds."""
         again = [
             dataclasses.replace(w, operation=Operation.UPDATE, body=w.update_body)
             for w in plan.writes.values()
@@ -133,7 +132,10 @@ class SalesforceDestination:
         self._log.info("records existed though not remembered; sent as updates",
                        records=len(again))  # fmt: skip
         for key, result in (await self._send(plan, again)).items():
-            if result.error is None:
+            # A duplicate exists: what its update says is the truth (a lock error is retried).
+            # A refused create-only record: the create's refusal says more than the update's.
+            original = results[key].error
+            if result.error is None or (original is not None and original.code == EXISTS_CODE):
                 results[key] = result
 
     def _outcome(self, plan: MessagePlan, results: Results) -> Outcome:
