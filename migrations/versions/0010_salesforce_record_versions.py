@@ -39,7 +39,19 @@ COMMENT ON COLUMN outbox.salesforce_ids.source_version IS 'Storefront profile ve
 def downgrade() -> None:
     op.execute(FOLD.replace("__STOP__", ""))
     op.execute("ALTER TABLE outbox.salesforce_ids DROP COLUMN source_version")
-    op.execute("ALTER TABLE outbox.mapping_drift DROP COLUMN blocks")
+    # outbox.current_drift (sql/views) selects d.*: rebuild it without the column.
+    op.execute(
+        """
+DROP VIEW outbox.current_drift;
+ALTER TABLE outbox.mapping_drift DROP COLUMN blocks;
+CREATE VIEW outbox.current_drift AS
+SELECT d.*
+  FROM outbox.mapping_drift d
+ WHERE d.checked_at = (SELECT max(x.checked_at) FROM outbox.mapping_drift x
+                        WHERE x.destination = d.destination);
+COMMENT ON VIEW outbox.current_drift IS 'What the latest drift check of each destination found (empty when the org still matches the mappings).';
+"""
+    )
 
 
 # A live message of the key that is not a profile change, between the waiting one and the newest
