@@ -2,7 +2,7 @@
 mapping sections a drift finding blocks.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 
 An order carries a snapshot of its customer; a replay or a retried dead letter can deliver that
@@ -19,7 +19,7 @@ the pending customer.updated messages after the last other live message of the k
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
