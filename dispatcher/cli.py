@@ -125,7 +125,9 @@ def mappings_check(
         console.print(f"{len(issues)} problem(s) in {folder}")
         raise typer.Exit(1)
     mappings = load_mappings(folder)
-    console.print(f"[green]mappings in {folder} are valid[/green] (version {mappings.version})")
+    # The versions attempts and drift rows carry: one per destination's mapping file.
+    versions = ", ".join(f"{name} {m.version}" for name, m in sorted(mappings.destinations.items()))
+    console.print(f"[green]mappings in {folder} are valid[/green] (mapping versions: {versions})")
     if against is None:
         return
     if against != "salesforce":

@@ -62,7 +62,7 @@ def _order_event(
         destination=Destination.SALESFORCE,
         event_type=event_type,
         payload={"order": _order_block(order), **payload},
-        ordering_key=f"order:{order.number}",
+        ordering_key=f"customer:{payload['customer']['id']}",  # see outbox.events
         idempotency_key=f"{event_type}:{order.number}{key}",
         correlation_id=change.correlation_id,
     )

@@ -2,6 +2,11 @@
 
 Payloads are self-contained: a destination never reads the storefront's tables, so a message
 delivered late still says exactly what was true when the order committed.
+
+Every Salesforce message that concerns a customer (their orders, registrations, after-sale
+events and profile changes) shares the ordering key ``customer:<id>``: they all may write the
+customer's Contact and Account, so they are delivered one at a time in commit order, and an
+order's snapshot of the customer can never land after a later ``customer.updated``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class CustomerRow:
     locale: str
     marketing_consent: bool
     is_guest: bool
+    version: int = 0  # commerce.customers.profile_version when the snapshot was taken
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -52,6 +58,7 @@ class CustomerRow:
             "locale": self.locale,
             "marketing_consent": self.marketing_consent,
             "guest": self.is_guest,
+            "version": self.version,
         }
 
 
@@ -139,7 +146,7 @@ def _order_placed(
         "lines": [_line_payload(number, line) for line in lines],
     }
     return OutgoingMessage(
-        _SALESFORCE, _PLACED, payload, f"order:{number}", f"{_PLACED}:{number}",
+        _SALESFORCE, _PLACED, payload, f"customer:{buyer['id']}", f"{_PLACED}:{number}",
         order.correlation_id,
     )  # fmt: skip
 
@@ -188,7 +195,7 @@ def _event_registered(
         },
     }
     return OutgoingMessage(
-        _SALESFORCE, _REGISTERED, payload, f"order:{order.number}",
+        _SALESFORCE, _REGISTERED, payload, f"customer:{buyer['id']}",
         f"{_REGISTERED}:{order.number}:{line.line_number}", order.correlation_id,
     )  # fmt: skip
 

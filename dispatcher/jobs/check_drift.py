@@ -44,7 +44,13 @@ async def run(context: JobContext) -> str:
 
 async def record(context: JobContext, version: str, findings: tuple[DriftFinding, ...]) -> None:
     rows = [
-        {"object_name": f.object_name, "field": f.field, "kind": str(f.kind), "detail": f.detail}
+        {
+            "object_name": f.object_name,
+            "field": f.field,
+            "kind": str(f.kind),
+            "detail": f.detail,
+            "blocks": list(f.blocks),
+        }
         for f in findings
     ] or [
         {"object_name": "*", "field": "*", "kind": "clean", "detail": "the org matches the mapping"}

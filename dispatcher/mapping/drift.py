@@ -36,13 +36,20 @@ class DriftKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DriftFinding:
+    """``blocks``: the sections whose writes the finding makes impossible (a field gone, not
+    createable where a section creates with it, not updateable where one updates it, a newly
+    required field a creating section leaves out). Their messages are dead-lettered naming the
+    field until the mapping or the org is fixed; other findings are warnings."""
+
     object_name: str
     field: str
     kind: DriftKind
     detail: str
+    blocks: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.object_name}.{self.field}: {self.kind}: {self.detail}"
+        blocked = f" (blocks {', '.join(self.blocks)})" if self.blocks else ""
+        return f"{self.object_name}.{self.field}: {self.kind}: {self.detail}{blocked}"
 
 
 @dataclass
@@ -53,6 +60,8 @@ class _Use:
     create: bool = False
     update: bool = False
     values: set[str] = field(default_factory=set)
+    creating: set[str] = field(default_factory=set)  # sections that create with it
+    updating: set[str] = field(default_factory=set)  # sections that update it
 
 
 def drift(
@@ -64,7 +73,8 @@ def drift(
         describe = describes.get(object_name)
         if describe is None:
             detail = "the describe has no such object; it was deleted, renamed or is not visible"
-            findings.append(DriftFinding(object_name, "", DriftKind.MISSING_OBJECT, detail))
+            blocks = tuple(sorted({s for u in uses.values() for s in u.creating | u.updating}))
+            findings.append(DriftFinding(object_name, "", DriftKind.MISSING_OBJECT, detail, blocks))
             continue
         live = {str(f["name"]).lower(): f for f in describe.get("fields", [])}
         for name, use in sorted(uses.items()):
@@ -102,10 +112,12 @@ def _uses(mapping: DestinationMapping) -> dict[str, dict[str, _Use]]:
         per_object = uses.setdefault(section.object_name, {})
         for mapped in (section.external_id, *section.fields):
             use = per_object.setdefault(mapped.target, _Use(declared[mapped.target]))
-            use.create |= mapped.key in section.field_sets.create
-            use.update |= (
-                mapped.key in section.field_sets.update and mapped is not section.external_id
-            )
+            if mapped.key in section.field_sets.create and not section.update_only:
+                use.create = True
+                use.creating.add(section.name)
+            if mapped.key in section.field_sets.update and mapped is not section.external_id:
+                use.update = True
+                use.updating.add(section.name)
             use.values |= mapped.picklist_values
     return uses
 
@@ -124,7 +136,8 @@ def _missing(
     close = difflib.get_close_matches(use.declared.name.lower(), candidates, n=1, cutoff=0.3)
     hint = f"; renamed to {live[close[0]]['name']}?" if close else ""
     detail = f"the field no longer exists{hint}"
-    return DriftFinding(object_name, use.declared.name, DriftKind.MISSING_FIELD, detail)
+    blocks = tuple(sorted(use.creating | use.updating))
+    return DriftFinding(object_name, use.declared.name, DriftKind.MISSING_FIELD, detail, blocks)
 
 
 def _compare(object_name: str, use: _Use, live: Mapping[str, Any]) -> list[DriftFinding]:
@@ -145,22 +158,35 @@ def _compare(object_name: str, use: _Use, live: Mapping[str, Any]) -> list[Drift
         found.append(
             (DriftKind.LENGTH_SHRANK, f"declared {declared.length} characters, now {length}")
         )
-    found.extend(_picklist(use.values, live))
-    return [DriftFinding(object_name, declared.name, kind, detail) for kind, detail in found]
+    found.extend(_picklist(use.values, live, declared))
+    blocked = {
+        DriftKind.NOT_CREATEABLE: tuple(sorted(use.creating)),
+        DriftKind.NOT_UPDATEABLE: tuple(sorted(use.updating)),
+    }
+    return [
+        DriftFinding(object_name, declared.name, kind, detail, blocked.get(kind, ()))
+        for kind, detail in found
+    ]
 
 
-def _picklist(values: Iterable[str], live: Mapping[str, Any]) -> list[tuple[DriftKind, str]]:
+def _picklist(
+    values: Iterable[str], live: Mapping[str, Any], declared: FieldSchema
+) -> list[tuple[DriftKind, str]]:
+    """Only a restricted picklist refuses a value it does not list (describe
+    ``restrictedPicklist``); an unrestricted one saves any value, so a value it never had (a
+    standard org's Account.Type has no "Household") is no finding. The detail says what the
+    describe showed: a value the declared schema listed is gone, any other was never there."""
+    if not live.get("restrictedPicklist", declared.restricted):
+        return []
     entries = {
         str(p.get("value")): bool(p.get("active", True)) for p in live.get("picklistValues") or []
     }
     found = []
     for value in sorted(values):
         if value not in entries:
+            had = "no longer has it" if value in declared.picklist else "has no such value"
             found.append(
-                (
-                    DriftKind.PICKLIST_VALUE_GONE,
-                    f"the mapping writes {value!r}; the picklist no longer has it",
-                )
+                (DriftKind.PICKLIST_VALUE_GONE, f"the mapping writes {value!r}; the picklist {had}")
             )
         elif not entries[value]:
             found.append(
@@ -184,7 +210,13 @@ def _newly_required(
         if missing:
             detail = f"the org requires it on create; not mapped in {', '.join(missing)}"
             findings.append(
-                DriftFinding(object_name, str(spec["name"]), DriftKind.REQUIRED_UNMAPPED, detail)
+                DriftFinding(
+                    object_name,
+                    str(spec["name"]),
+                    DriftKind.REQUIRED_UNMAPPED,
+                    detail,
+                    tuple(missing),
+                )
             )
     return findings
 
@@ -219,7 +251,6 @@ def _describe_object(obj: ObjectSchema) -> dict[str, Any]:
 
 
 def _describe_field(f: FieldSchema) -> dict[str, Any]:
-    defaulted = f.type in (FieldType.BOOLEAN, FieldType.ID) or not f.createable
     return {
         "name": f.name,
         "label": f.name.removesuffix("__c").replace("_", " "),
@@ -227,10 +258,10 @@ def _describe_field(f: FieldSchema) -> dict[str, Any]:
         "length": f.length or 0,
         "precision": f.precision or 0,
         "scale": f.scale or 0,
-        "nillable": not f.required and f.type is not FieldType.BOOLEAN,
+        "nillable": f.nillable,
         "createable": f.createable,
         "updateable": f.updateable,
-        "defaultedOnCreate": defaulted,
+        "defaultedOnCreate": f.defaulted_on_create or f.type is FieldType.ID,
         "calculated": not f.createable and not f.updateable and f.type is not FieldType.ID,
         "unique": f.external_id,
         "externalId": f.external_id,

@@ -21,6 +21,7 @@ _CUSTOMER = {
     "locale": "string",
     "marketing_consent": "boolean",
     "guest": "boolean",
+    "version": "int",
 }
 
 _ORDER = {

@@ -128,7 +128,11 @@ class Reference(_Strict):
 
 
 class FieldSpec(Case):
+    """``create_only`` fields are sent when the record is created and never in an update body
+    (an Order's account and price book, an order product's price: locked once activated)."""
+
     owner: Owner = Owner.STOREFRONT
+    create_only: bool = False
     ref: Reference | None = None
     cases: list[Case] = []
 

@@ -71,17 +71,18 @@ class MappedRecord:
         """The record's fields for ``operation``, JSON-ready (money as a JSON number)."""
         sets = self.shape.field_sets
         if operation is Operation.CREATE:
-            allowed, shared = sets.create, _NOTHING
-        else:
-            allowed, shared = sets.update, sets.shared
+            # A new record has nothing to blank: a null would only be sent, never stored.
+            return {
+                key: _json(value)
+                for key, value in self.fields.items()
+                if key in sets.create and value is not None
+            }
+        allowed, shared = sets.update, sets.shared
         return {
             key: _json(value)
             for key, value in self.fields.items()
             if key in allowed and not (value is None and key in shared)
         }
-
-
-_NOTHING: frozenset[str] = frozenset()
 
 
 def _json(value: Any) -> Any:

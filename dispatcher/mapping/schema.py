@@ -9,7 +9,7 @@ Mappings are checked against the schema at load and every record against it befo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -63,6 +63,9 @@ class _FieldModel(BaseModel):
     createable: bool = True
     updateable: bool = True
     calculated: bool = False
+    nillable: bool | None = None
+    default: str | bool | None = None
+    categories: dict[str, str] = {}
 
 
 class _ObjectModel(BaseModel):
@@ -101,6 +104,18 @@ class FieldSchema:
     updateable: bool = True
     unique: bool = False
     calculated: bool = False
+    nillable: bool = True
+    default: str | bool | None = None
+    categories: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def defaulted_on_create(self) -> bool:
+        """The org fills the field when a create leaves it out (describe's defaultedOnCreate)."""
+        return self.default is not None or self.type is FieldType.BOOLEAN or not self.createable
+
+    def category(self, value: Any) -> str | None:
+        """The status category of a picklist value (Order.Status: Draft or Activated)."""
+        return self.categories.get(str(value)) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +163,8 @@ def _from_document(
 
 def _object(name: str, spec: _ObjectModel) -> ObjectSchema:
     fields = {
-        field: FieldSchema(
-            name=field,
+        field_name: FieldSchema(
+            name=field_name,
             type=f.type,
             length=f.length,
             precision=f.precision,
@@ -164,10 +179,20 @@ def _object(name: str, spec: _ObjectModel) -> ObjectSchema:
             updateable=f.updateable and not f.calculated,
             unique=f.unique,
             calculated=f.calculated,
+            nillable=_nillable(f),
+            default=False if f.type is FieldType.BOOLEAN and f.default is None else f.default,
+            categories=MappingProxyType(dict(f.categories)),
         )
-        for field, f in spec.fields.items()
+        for field_name, f in spec.fields.items()
     }
     return ObjectSchema(name, MappingProxyType(fields))
+
+
+def _nillable(f: _FieldModel) -> bool:
+    """Describe's ``nillable``: as declared, else false for required fields, booleans and Ids."""
+    if f.nillable is not None:
+        return f.nillable
+    return not f.required and f.type not in (FieldType.BOOLEAN, FieldType.ID)
 
 
 # Thinkific's public API v1 (users, groups, group_users, enrollments). Thinkific has no upsert:

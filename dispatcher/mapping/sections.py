@@ -65,7 +65,8 @@ def _section(
     required = tuple(
         f for f in (external, *done) if obj.fields[f.target].required and not spec.update_only
     )
-    shape = RecordShape(obj.name, name, external.key, _field_sets(scope, external, done))
+    once = frozenset(target for target, f in spec.fields.items() if f.create_only)
+    shape = RecordShape(obj.name, name, external.key, _field_sets(scope, external, done, once))
     build = section_builder(
         origin=f"{compiler.document.file}:{name}",
         shape=shape,
@@ -146,12 +147,19 @@ def _rules(compiler: FieldCompiler, scope: SectionScope, spec: Section) -> list[
 
 
 def _field_sets(
-    scope: SectionScope, external: CompiledField, fields: tuple[CompiledField, ...]
+    scope: SectionScope,
+    external: CompiledField,
+    fields: tuple[CompiledField, ...],
+    create_only: frozenset[str],
 ) -> FieldSets:
     declared = scope.obj.fields
     create = {f.key for f in fields if declared[f.target].createable}
     update = {
-        f.key for f in fields if declared[f.target].updateable and f.owner not in DESTINATION_OWNERS
+        f.key
+        for f in fields
+        if declared[f.target].updateable
+        and f.owner not in DESTINATION_OWNERS
+        and f.target not in create_only
     }
     shared = {f.key for f in fields if f.owner is Owner.SHARED}
     return FieldSets(

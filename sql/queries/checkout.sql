@@ -19,6 +19,8 @@ SELECT o.id, o.customer_id, o.total,
 
 -- name: upsert_customer :one
 -- Match customers by e-mail, case-insensitively; a guest who later registers stays one row.
+-- A checkout that changes the profile counts as a profile change (profile_version), so the
+-- order's snapshot of the customer is ordered against customer.updated messages.
 INSERT INTO commerce.customers AS c
        (email, first_name, last_name, organisation, locale, marketing_consent, is_guest)
 VALUES (%(email)s, %(first_name)s, %(last_name)s, %(organisation)s, %(locale)s,
@@ -30,8 +32,16 @@ VALUES (%(email)s, %(first_name)s, %(last_name)s, %(organisation)s, %(locale)s,
        locale = EXCLUDED.locale,
        marketing_consent = EXCLUDED.marketing_consent,
        is_guest = c.is_guest AND EXCLUDED.is_guest,
+       profile_version = c.profile_version
+           + CASE WHEN (c.first_name, c.last_name, c.locale, c.marketing_consent,
+                        c.organisation)
+                       IS DISTINCT FROM
+                       (EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.locale,
+                        EXCLUDED.marketing_consent, coalesce(EXCLUDED.organisation, c.organisation))
+                  THEN 1 ELSE 0 END,
        updated_at = now()
-RETURNING id, email, first_name, last_name, organisation, locale, marketing_consent, is_guest
+RETURNING id, email, first_name, last_name, organisation, locale, marketing_consent, is_guest,
+          profile_version AS version
 
 -- name: products_by_sku :many
 SELECT id, sku, name, purchase_type::text, price, currency, stock, safety_stock,

@@ -152,6 +152,9 @@ SELECT destination, coalesce(error_code, 'unknown'), messages
 -- name: record_drift :exec
 -- One row per finding; a clean check records a single row of kind 'clean' so the latest check
 -- of a destination is always visible.
-INSERT INTO outbox.mapping_drift (destination, mapping_version, object_name, field, kind, detail)
-SELECT %(destination)s, %(version)s, f.object_name, f.field, f.kind, f.detail
-  FROM jsonb_to_recordset(%(findings)s::jsonb) AS f(object_name text, field text, kind text, detail text)
+INSERT INTO outbox.mapping_drift
+       (destination, mapping_version, object_name, field, kind, detail, blocks)
+SELECT %(destination)s, %(version)s, f.object_name, f.field, f.kind, f.detail,
+       coalesce(ARRAY(SELECT jsonb_array_elements_text(f.blocks)), '{}')
+  FROM jsonb_to_recordset(%(findings)s::jsonb)
+       AS f(object_name text, field text, kind text, detail text, blocks jsonb)

@@ -7,14 +7,25 @@ WITH recent AS (
      WHERE o.placed_at > now() - interval '30 days'
        AND o.placed_at < now() - interval '5 minutes'
 )
+-- An order is missing from Salesforce only when no order.placed of it was ever delivered: a
+-- later replay or retry that died does not take back the delivery before it. The row shows the
+-- newest such message.
 SELECT 'order_not_in_salesforce'::text AS problem, r.order_number, r.placed_at,
        m.id AS message_id, m.status::text AS message_status, m.last_error_code,
        now() - r.placed_at AS age
   FROM recent r
-  LEFT JOIN outbox.messages m
-         ON m.correlation_id = r.correlation_id AND m.destination = 'salesforce'
-        AND m.event_type = 'order.placed'
- WHERE m.id IS NULL OR m.status <> 'delivered'
+  LEFT JOIN LATERAL (
+        SELECT l.id, l.status, l.last_error_code
+          FROM outbox.messages l
+         WHERE l.correlation_id = r.correlation_id AND l.destination = 'salesforce'
+           AND l.event_type = 'order.placed'
+         ORDER BY l.id DESC
+         LIMIT 1) m ON true
+ WHERE NOT EXISTS (
+        SELECT 1
+          FROM outbox.messages d
+         WHERE d.correlation_id = r.correlation_id AND d.destination = 'salesforce'
+           AND d.event_type = 'order.placed' AND d.status = 'delivered')
 UNION ALL
 SELECT 'course_not_enrolled', r.order_number, r.placed_at, m.id, m.status::text,
        m.last_error_code, now() - r.placed_at

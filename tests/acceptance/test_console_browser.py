@@ -131,7 +131,8 @@ def test_console_in_a_browser_charts_search_and_a_message_life(
     assert "SO-1042" in payload
     assert "a***@example.org" in payload
     assert "Lovelace" not in payload
-    assert "order:SO-1042" in facts
+    assert "ordering key\ncustomer:c-" in facts  # a customer's Salesforce messages share a key
+    assert "order.placed:SO-1042" in facts
     assert any("HTTP_422" in row and "\t2\t" in row for row in causes)
     assert forms == 0  # nobody signed in: nothing to act with
 

@@ -62,6 +62,15 @@ def _check(config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _plain_check() -> str:
+    checked = subprocess.run(
+        [sys.executable, "-m", "dispatcher", "mappings", "check"],
+        capture_output=True, text=True, timeout=60, check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    return checked.stdout
+
+
 def test_mappings_check_against_org_reports_a_renamed_field(
     org: tuple[str, Any], tmp_path: Path
 ) -> None:
@@ -110,6 +119,10 @@ async def test_drift_job_records_findings_for_dbas(
         "SELECT object_name, field, kind FROM outbox.current_drift WHERE destination = 'salesforce'"
     ).fetchall()
     assert rows == [("Order", "Payment_Method__c", "picklist_value_gone")]
+    version = conn.execute(
+        "SELECT DISTINCT mapping_version FROM outbox.mapping_drift WHERE destination = 'salesforce'"
+    ).fetchall()
+    assert f"salesforce {version[0][0]}" in _plain_check()  # the version drift rows carry
 
 
 def test_sighup_reloads_mappings_and_refuses_a_bad_edit(

@@ -96,7 +96,8 @@ async def test_salesforce_daily_limit_pauses_instead_of_failing(
     assert limited.retry_after is not None
     assert 0 < limited.retry_after <= 86400
     row = shop.execute(
-        "SELECT status::text, attempts FROM outbox.messages WHERE ordering_key = 'order:SO-7'"
+        "SELECT status::text, attempts FROM outbox.messages"
+        " WHERE idempotency_key = 'order.placed:SO-7'"
     ).fetchone()
     assert row == ("retrying", 0)  # a wait is not an attempt
 

@@ -69,7 +69,8 @@ def test_record_payment_publishes_order_paid_under_the_order_key(
     conn.commit()
     assert (paid.status, paid.replayed, len(paid.message_ids)) == ("paid", False, 1)
     ((destination, key, idempotency, payload, _),) = _messages(conn, "order.paid")
-    assert (destination, key, idempotency) == ("salesforce", "order:SO-1", "order.paid:SO-1:pi_1")
+    assert (destination, idempotency) == ("salesforce", "order.paid:SO-1:pi_1")
+    assert key == f"customer:{payload['customer']['id']}"  # one key for a customer's writes
     assert payload["payment"]["amount"] == "280.00"
     assert payload["order"]["amount_paid"] == "280.00"
     assert payload["order"]["status"] == "paid"
@@ -133,7 +134,7 @@ def test_record_shipment_two_parcels_ship_the_order(
         {"line_id": "SO-1-1", "line_number": 1, "sku": shop["book"]["sku"],
          "purchase_type": "physical", "quantity": 2}
     ]  # fmt: skip
-    assert {m[1] for m in shipped} == {"order:SO-1"}
+    assert {m[1] for m in shipped} == {f"customer:{shipped[0][3]['customer']['id']}"}
     assert (_count(conn, "shipments"), _count(conn, "shipment_lines")) == (2, 2)
 
 
@@ -175,7 +176,7 @@ def test_refund_partial_amount_keeps_access_and_records_lines(
     conn.commit()
     assert done.status == "partially_refunded"
     ((_, key, _, payload, _),) = _messages(conn, "order.refunded")
-    assert key == "order:SO-1"
+    assert key == f"customer:{payload['customer']['id']}"
     assert payload["refund"]["amount"] == "30.00"
     assert payload["order"]["amount_refunded"] == "30.00"
     assert payload["revoked_enrollments"] == []
@@ -320,7 +321,7 @@ def test_cancel_order_releases_stock_and_seats_and_takes_access_back(
     assert done.status == "cancelled"
     assert _stock_and_seats(conn, shop) == (10, 0)
     ((_, key, _, payload, _),) = _messages(conn, "order.cancelled")
-    assert key == "order:SO-1"
+    assert key == f"customer:{payload['customer']['id']}"
     assert payload["cancellation"]["reason"] == "customer asked"
     assert [(r["registration_id"], r["paid"]) for r in payload["registrations"]] == [
         ("SO-1-3", True)

@@ -81,6 +81,11 @@ def test_place_order_all_four_types_publishes_what_the_order_implies(
     assert enrollment["expiry_date"] is not None
     assert messages[1][3] == f"enrollment:{enrollment['customer']['id']}:1002"
     assert (messages[2][5]["paid"], messages[3][5]["paid"]) == (True, False)
+    # Every Salesforce message of the customer shares one ordering key, and carries the
+    # profile version its snapshot of the customer was taken at.
+    customer = placed_payload["customer"]
+    assert {m[3] for m in messages if m[1] == "salesforce"} == {f"customer:{customer['id']}"}
+    assert customer["version"] == 0
     stock = conn.execute(
         "SELECT stock FROM commerce.products WHERE id = %s", (book["id"],)
     ).fetchone()
@@ -243,6 +248,20 @@ def test_place_order_matches_customer_email_case_insensitively(
     assert first.customer_id == second.customer_id
     row = conn.execute("SELECT count(*), bool_and(is_guest) FROM commerce.customers").fetchone()
     assert row == (1, False)
+
+
+def test_place_order_that_renames_the_customer_counts_as_a_profile_change(
+    conn: psycopg.Connection[Any],
+) -> None:
+    book = product_factory(conn)
+    for first_name in ("Ada", "Ada", "Augusta"):
+        buyer = customer_factory(email="ada@example.org", first_name=first_name, last_name="L")
+        place_order(conn, order_factory(line(book), customer=buyer))
+    versions = conn.execute(
+        "SELECT payload #>> '{customer,first_name}', (payload #>> '{customer,version}')::int"
+        " FROM outbox.messages WHERE event_type = 'order.placed' ORDER BY id"
+    ).fetchall()
+    assert versions == [("Ada", 0), ("Ada", 0), ("Augusta", 1)]
 
 
 def test_place_order_through_sqlalchemy_session(db_url: str) -> None:

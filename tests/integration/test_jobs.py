@@ -293,3 +293,23 @@ async def test_prune_history_removes_old_stock_movements_only_once_salesforce_re
     assert ", 2 stock movement(s) Salesforce's count reflects" in detail
     left = conn.execute("SELECT id FROM commerce.stock_movements ORDER BY id").fetchall()
     assert left == [(ids[2],), (ids[3],)]  # old but not reflected yet; recent
+
+
+async def test_reconcile_order_delivered_once_stays_reconciled_after_a_dead_replay(
+    conn: psycopg.Connection[Any],
+) -> None:
+    book = product_factory(conn)
+    place_order(conn, order_factory(line(book), number="SO-SEEN"))
+    conn.execute("UPDATE commerce.orders SET placed_at = now() - interval '1 hour'")
+    conn.execute("UPDATE outbox.messages SET status = 'delivered'")
+    conn.execute("SELECT outbox.replay('salesforce', now() - interval '1 day')")
+    conn.execute(
+        "UPDATE outbox.messages SET status = 'dead', last_error_code = 'UNABLE_TO_LOCK_ROW'"
+        " WHERE idempotency_key LIKE '%:replay:%'"
+    )
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM outbox.reconciliation").fetchone() == (0,)
+    conn.execute("UPDATE outbox.messages SET status = 'dead' WHERE status = 'delivered'")
+    conn.commit()
+    gaps = conn.execute("SELECT problem, message_status FROM outbox.reconciliation").fetchall()
+    assert gaps == [("order_not_in_salesforce", "dead")]

@@ -38,7 +38,21 @@ async def known_ids(
         query("salesforce_known_ids"),
         {"destination": destination, "objects": [k[0] for k in keys], "keys": [k[1] for k in keys]},
     )
-    return {(o, k): Known(u, s) for o, k, u, s in await cursor.fetchall()}
+    return {(o, k): Known(u, s, version=v) for o, k, u, s, v in await cursor.fetchall()}
+
+
+async def blocked_sections(
+    conn: psycopg.AsyncConnection[Any], destination: str, version: str
+) -> dict[str, str]:
+    """Section → the drift finding that makes its writes impossible, from the latest drift
+    check of this mapping version (``outbox.mapping_drift.blocks``)."""
+    cursor = await conn.execute(
+        query("salesforce_blocked_sections"), {"destination": destination, "version": version}
+    )
+    return {
+        section: f"{obj}.{field}: {kind}: {detail}"
+        for section, obj, field, kind, detail in await cursor.fetchall()
+    }
 
 
 def _guests(mapped: Mapped, known: Mapping[Key, Known]) -> dict[str, tuple[Message, MappedRecord]]:
@@ -137,14 +151,14 @@ async def remember(
     results: Mapping[Key, RecordResult],
 ) -> None:
     rows = [
-        (w.object_name, key, w.upsert_key, result.salesforce_id, w.matched_by)
+        (w.object_name, key, w.upsert_key, result.salesforce_id, w.matched_by, w.version)
         for w in writes
         if (result := results.get(w.key)) is not None and result.salesforce_id
         for key in sorted(w.storefront_keys)
     ]
     if not rows:
         return
-    columns = ("objects", "keys", "upsert_keys", "salesforce_ids", "matched_by")
+    columns = ("objects", "keys", "upsert_keys", "salesforce_ids", "matched_by", "versions")
     params: dict[str, Any] = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
     await conn.execute(query("salesforce_remember_ids"), {**params, "destination": destination,
                                                           "now": None})  # fmt: skip

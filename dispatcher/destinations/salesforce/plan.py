@@ -5,16 +5,17 @@ The surviving records are merged across the batch by object type and external ID
 one clinic write its Account once) and ordered parents first, by the references the mapping
 declares, so a child never reaches Salesforce before the record it points at.
 
-Field ownership. An upsert has one body whether it creates or updates (API-NOTES §1.2–1.3), yet
-the mapping sends fields Salesforce owns (``owner: salesforce``) and fields it will not update
-(``OrderItem.OrderId``) on create only. The destination remembers every record it has written
-in ``outbox.salesforce_ids``; a key found there is sent with the update body, any other key with
-the create body. This costs no API call, unlike a SOQL existence check per object type, which
-would double the calls of a trickle of single orders. The one gap is a crash between the write
-and remembering it: the redelivery then sends the create body to an existing record. Salesforce
-refuses a not-updateable field on such a record (INVALID_FIELD_FOR_INSERT_UPDATE), and the
-writer resends those records with the update body; a Salesforce-owned field written in that
-window gets its initial value back, which the writer logs.
+Field ownership. The mapping sends fields Salesforce owns (``owner: salesforce``), fields it
+will not update (``OrderItem.OrderId``) and fields locked after activation (``create_only``) on
+create only. The destination remembers every record it has written in
+``outbox.salesforce_ids``; a key found there, and every record of an ``update_only`` section, is
+sent with the update body as an upsert; any other key is *created* (``POST
+/composite/sobjects``), never upserted, so a create body can never land on a record that exists.
+This costs no API call, unlike a SOQL existence check per object type. The one gap is a crash
+between the write and remembering it: the redelivery then tries to create a record that exists,
+Salesforce refuses the duplicate external ID (DUPLICATE_VALUE), and the writer sends that
+record's update body instead. An update body left empty (a known order line: every field is set
+at create) is not sent at all: the record is there and nothing in it may change.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Known:
     upsert_key: str
     salesforce_id: str
     matched_by: str = "external_id"
+    version: int | None = None  # the customer profile version last written to the record
 
 
 @dataclass(slots=True)
@@ -51,6 +53,13 @@ class RecordWrite:
     update_body: dict[str, Any]  # what to resend if a record sent for creation already exists
     storefront_keys: set[str] = field(default_factory=set)
     matched_by: str = "external_id"
+    salesforce_id: str | None = None  # known from an earlier write
+    version: int | None = None  # customer profile version of the body, for a customer's record
+
+    @property
+    def unchanged(self) -> bool:
+        """A known record with nothing to update: no call is spent on it."""
+        return self.operation is Operation.UPDATE and not self.body and bool(self.salesforce_id)
 
     @property
     def key(self) -> Key:
@@ -118,6 +127,28 @@ def map_batch(
     return mapped, refused
 
 
+def refuse_blocked(
+    mapped: list[tuple[Message, tuple[MappedRecord, ...]]], blocked: Mapping[str, str]
+) -> tuple[list[tuple[Message, tuple[MappedRecord, ...]]], list[Outcome]]:
+    """Messages with a record of a section the drift check found unable to write die at once,
+    naming the field, instead of failing against the org on every retry."""
+    if not blocked:
+        return mapped, []
+    kept, refused = [], []
+    for message, records in mapped:
+        section = next((r.section for r in records if r.section in blocked), None)
+        if section is None:
+            kept.append((message, records))
+            continue
+        text = (
+            f"mapping drift: {blocked[section]}; section {section} cannot write it. Fix the "
+            "mapping or the org, check with `outbox mappings check --against salesforce`, "
+            "then retry the dead letters"
+        )
+        refused.append(Outcome(message.id, Result.DEAD, None, "MAPPING_DRIFT", text))
+    return kept, refused
+
+
 def plan_batch(
     mapping: DestinationMapping,
     mapped: Iterable[tuple[Message, tuple[MappedRecord, ...]]],
@@ -126,10 +157,17 @@ def plan_batch(
 ) -> BatchPlan:
     order = {name: rank for rank, name in enumerate(object_order(mapping))}
     aliases = _aliases(mapping, known)
+    updating = frozenset(name for name, s in mapping.sections.items() if s.update_only)
     writes: dict[Key, RecordWrite] = {}
     plans: list[MessagePlan] = []
     for message, records in mapped:
-        keys = [_merge(writes, record, known.get(_own(record)), aliases) for record in records]
+        customer, version = customer_snapshot(message)
+        keys = []
+        for record in records:
+            own = version if str(record.external_id) == customer else None
+            found = known.get(_own(record))
+            update_only = record.section in updating
+            keys.append(_merge(writes, record, found, aliases, update_only, own))
         plans.append(MessagePlan(message, tuple(keys), _primary(mapping, records, keys)))
     ranked = sorted(writes.values(), key=lambda w: order.get(w.object_name, len(order)))
     return BatchPlan(tuple(plans), {w.key: w for w in ranked}, tuple(refused))
@@ -144,25 +182,59 @@ def _merge(
     record: MappedRecord,
     known: Known | None,
     aliases: Mapping[tuple[str, str], str],
+    update_only: bool,
+    version: int | None,
 ) -> Key:
-    """Add one message's record; the batch's last message wins where two disagree."""
+    """Add one message's record; the batch's last message wins where two disagree, and a
+    record any message creates is created. A customer's record (keyed by the customer) is left
+    as it is when the message's snapshot is older than the one last written to it."""
     upsert_key = known.upsert_key if known else str(record.external_id)
-    operation = Operation.UPDATE if known else Operation.CREATE
+    write = writes.get((record.object_name, upsert_key))
+    newest = max((v for v in (known and known.version, write and write.version) if v), default=0)
+    if known is not None and version is not None and version < newest:
+        if write is None:
+            write = RecordWrite(
+                record.object_name, record.external_id_field, upsert_key, Operation.UPDATE, {},
+                {}, matched_by=known.matched_by, salesforce_id=known.salesforce_id,
+            )  # fmt: skip
+            writes[write.key] = write
+        write.storefront_keys.add(str(record.external_id))
+        return write.key
+    operation = Operation.UPDATE if known or update_only else Operation.CREATE
     attached = known is not None and known.matched_by == "email"
     body = _body(record, operation, aliases, attached)
-    update_body = body if known else _body(record, Operation.UPDATE, aliases, attached)
-    write = writes.get((record.object_name, upsert_key))
+    update_body = (
+        body
+        if operation is Operation.UPDATE
+        else _body(record, Operation.UPDATE, aliases, attached)
+    )
     if write is None:
         write = RecordWrite(
-            record.object_name, record.external_id_field, upsert_key, operation, body,
-            update_body, matched_by=known.matched_by if known else "external_id",
+            record.object_name, record.external_id_field, upsert_key, operation, dict(body),
+            dict(update_body), matched_by=known.matched_by if known else "external_id",
+            salesforce_id=known.salesforce_id if known else None,
         )  # fmt: skip
         writes[write.key] = write
     else:
+        if operation is Operation.CREATE and write.operation is Operation.UPDATE:
+            write.operation = Operation.CREATE
         write.body.update(body)
         write.update_body.update(update_body)
+    if version is not None:
+        write.version = max(version, write.version or 0)
     write.storefront_keys.add(str(record.external_id))
     return write.key
+
+
+def customer_snapshot(message: Message) -> tuple[str | None, int | None]:
+    """(customer key, profile version) of the customer a message speaks for: the snapshot an
+    order carries (``customer.version``) or a profile change (``version``)."""
+    payload = message.payload
+    customer = payload.get("customer")
+    if not isinstance(customer, dict) or not isinstance(customer.get("id"), str):
+        return None, None
+    version = payload.get("version") if "changes" in payload else customer.get("version")
+    return customer["id"], version if isinstance(version, int) else None
 
 
 def _body(

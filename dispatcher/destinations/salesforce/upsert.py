@@ -1,9 +1,11 @@
-"""Upsert records with sObject Collections, several object types per API call.
+"""Create and upsert records with sObject Collections, several object types per API call.
 
 ``PATCH /composite/sobjects/{Type}/{ExtIdField}`` takes up to 200 records of one type with
 ``allOrNone: false`` and answers one UpsertResult per record, in order:
 ``{"id", "success", "errors": [{"statusCode", "message", "fields"}], "created"}`` (API-NOTES
-§1.3, the REST guide's "Upsert Multiple Records Using sObject Collections"). ``POST /composite``
+§1.3, the REST guide's "Upsert Multiple Records Using sObject Collections"). Records not known
+to exist go as ``POST /composite/sobjects`` (create, SaveResult without ``created``) instead, so
+a create body is refused, never applied, by a record that does exist. ``POST /composite``
 carries up to 25 subrequests, at most 5 of them sObject Collections or queries, run in order
 and counted as one API call (§1.4). So the record chunks of a batch, parents first, travel
 five per composite call: an order with its account, contact and lines is one call, and so is a
@@ -21,6 +23,7 @@ from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.errors import body_error, record_error
 from dispatcher.destinations.salesforce.plan import Key, RecordWrite
 from dispatcher.errors import DeliveryError, RetryableError
+from dispatcher.mapping import Operation
 
 CHUNK = 200  # records per sObject Collections request (§1.3)
 PER_COMPOSITE = 5  # sObject Collections subrequests per composite request (§1.4)
@@ -35,10 +38,15 @@ class RecordResult:
 
 
 def chunks(writes: Sequence[RecordWrite]) -> list[list[RecordWrite]]:
-    """Runs of one object type, at most ``CHUNK`` long, in the order given."""
+    """Runs of one object type and operation, at most ``CHUNK`` long, in the order given."""
     found: list[list[RecordWrite]] = []
     for write in writes:
-        if found and found[-1][0].object_name == write.object_name and len(found[-1]) < CHUNK:
+        last = found[-1][0] if found else None
+        if (
+            last is not None
+            and (last.object_name, last.operation) == (write.object_name, write.operation)
+            and len(found[-1]) < CHUNK
+        ):
             found[-1].append(write)
         else:
             found.append([write])
@@ -54,11 +62,11 @@ def calls(steps: list[list[RecordWrite]]) -> Iterator[list[list[RecordWrite]]]:
 async def upsert(api: SalesforceApi, steps: list[list[RecordWrite]]) -> list[RecordResult]:
     """Send up to five chunks in one call; a refused call raises its ``DeliveryError``."""
     if len(steps) == 1:
-        body = await api.call("PATCH", _path(steps[0]), json=_records(steps[0]))
+        body = await api.call(_method(steps[0]), _path(steps[0]), json=_records(steps[0]))
         return _results(steps[0], 200, body, api)
     subrequests = [
         {
-            "method": "PATCH",
+            "method": _method(step),
             "url": api.settings.data_path + _path(step),
             "referenceId": f"chunk{index}",
             "body": _records(step),
@@ -76,8 +84,18 @@ async def upsert(api: SalesforceApi, steps: list[list[RecordWrite]]) -> list[Rec
     return results
 
 
+def _creates(step: list[RecordWrite]) -> bool:
+    return step[0].operation is Operation.CREATE
+
+
+def _method(step: list[RecordWrite]) -> str:
+    return "POST" if _creates(step) else "PATCH"
+
+
 def _path(step: list[RecordWrite]) -> str:
     first = step[0]
+    if _creates(step):
+        return "/composite/sobjects"
     return f"/composite/sobjects/{quote(first.object_name)}/{quote(first.external_id_field)}"
 
 
@@ -100,7 +118,8 @@ def _results(
     results = []
     for write, result in zip(step, body, strict=True):
         if result.get("success"):
-            found = RecordResult(write.key, result.get("id"), bool(result.get("created")), None)
+            created = _creates(step) or bool(result.get("created"))
+            found = RecordResult(write.key, result.get("id"), created, None)
         else:
             error = record_error(result.get("errors") or [], daily_pause=pause)
             found = RecordResult(write.key, None, False, error)

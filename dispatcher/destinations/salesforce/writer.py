@@ -26,6 +26,7 @@ from dispatcher.destinations.salesforce.plan import (
     RecordWrite,
     map_batch,
     plan_batch,
+    refuse_blocked,
 )
 from dispatcher.destinations.salesforce.upsert import PER_COMPOSITE, RecordResult, chunks, upsert
 from dispatcher.errors import DeliveryError, RetryableError
@@ -33,7 +34,8 @@ from dispatcher.mapping import DestinationMapping, Operation
 from dispatcher.mapping.reload import MappingSet
 from dispatcher.retry import outcome_for_error
 
-RESEND_CODE = "INVALID_FIELD_FOR_INSERT_UPDATE"
+EXISTS_CODE = "DUPLICATE_VALUE"
+LOCKED_CODE = "FIELD_INTEGRITY_EXCEPTION"
 Results = dict[Key, RecordResult]
 
 
@@ -74,13 +76,22 @@ class SalesforceDestination:
         mapped, refused = map_batch(mapping, batch, lookup)
         try:
             async with self._pool.connection() as conn:
+                blocked = await identity.blocked_sections(conn, self.name, mapping.version)
+                mapped, stopped = refuse_blocked(mapped, blocked)
+                refused += stopped
                 known = await identity.known_ids(conn, self.name, mapped)
                 if self.api.settings.match_guests_by_email:
                     known |= await identity.match_guests(self.api, conn, self.name, mapped, known)
         except DeliveryError as exc:
             return [*refused, *(outcome_for_error(m.id, exc) for m, _ in mapped)]
         plan = plan_batch(mapping, mapped, known, refused)
-        results = await self._send(plan, list(plan.writes.values()))
+        results: Results = {
+            w.key: RecordResult(w.key, w.salesforce_id, False, None)
+            for w in plan.writes.values()
+            if w.unchanged
+        }
+        sent = [w for w in plan.writes.values() if not w.unchanged]
+        results.update(await self._send(plan, sent))
         await self._resend_existing(plan, results)
         async with self._pool.connection() as conn:
             await identity.remember(conn, self.name, plan.writes.values(), results)
@@ -104,28 +115,28 @@ class SalesforceDestination:
         return results
 
     async def _resend_existing(self, plan: BatchPlan, results: Results) -> None:
-        """Records sent for creation that already existed (the crash window in ``plan``):
-        Salesforce refused their not-updateable fields, so send the update body instead."""
+        """Records sent for creation that may already exist (the crash window in ``plan``):
+        Salesforce refused the duplicate external ID, or refused to add a record whose every
+        field is set at create (a product of an order activated since) — then send the update
+        body instead, as an upsert; fields it leaves out keep what Salesforce holds."""
         again = [
             dataclasses.replace(w, operation=Operation.UPDATE, body=w.update_body)
             for w in plan.writes.values()
             if w.operation is Operation.CREATE
             and (found := results.get(w.key)) is not None
             and found.error is not None
-            and found.error.code == RESEND_CODE
+            and _may_exist(w, found.error)
         ]
-        if again:
-            self._log.warning("records existed though not remembered; resending as updates",
-                              records=len(again))  # fmt: skip
-            results.update(await self._send(plan, again))
-        existed = [
-            w.key for w in plan.writes.values()
-            if w.operation is Operation.CREATE and (r := results.get(w.key)) is not None
-            and r.error is None and not r.created
-        ]  # fmt: skip
-        if existed:
-            self._log.warning("records sent for creation already existed; fields Salesforce "
-                              "owns got their initial values", records=existed[:10])  # fmt: skip
+        if not again:
+            return
+        self._log.info("records existed though not remembered; sent as updates",
+                       records=len(again))  # fmt: skip
+        for key, result in (await self._send(plan, again)).items():
+            # A duplicate exists: what its update says is the truth (a lock error is retried).
+            # A refused create-only record: the create's refusal says more than the update's.
+            original = results[key].error
+            if result.error is None or (original is not None and original.code == EXISTS_CODE):
+                results[key] = result
 
     def _outcome(self, plan: MessagePlan, results: Results) -> Outcome:
         for key in plan.keys:
@@ -143,6 +154,12 @@ class SalesforceDestination:
 
     async def aclose(self) -> None:
         return None
+
+
+def _may_exist(write: RecordWrite, error: DeliveryError) -> bool:
+    if error.code == EXISTS_CODE:
+        return write.external_id_field.lower() in str(error).lower()
+    return error.code == LOCKED_CODE and not write.update_body
 
 
 def _still_needed(

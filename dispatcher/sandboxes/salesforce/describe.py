@@ -59,7 +59,6 @@ def describe_object(spec: ObjectSpec, schema: Schema, base: str) -> dict[str, An
 
 
 def describe_field(spec: FieldSpec) -> dict[str, Any]:
-    nillable = not spec.required and spec.type != "boolean" and spec.name != "Id"
     is_text = spec.type not in _SOAP_TYPES
     return {
         **_field_flags(spec),
@@ -67,8 +66,8 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
         "calculated": spec.calculated,
         "createable": spec.createable,
         "custom": spec.name.endswith("__c"),
-        "defaultValue": False if spec.type == "boolean" else None,
-        "defaultedOnCreate": spec.type == "boolean" or spec.system,
+        "defaultValue": spec.default if spec.type == "boolean" else None,
+        "defaultedOnCreate": spec.defaulted_on_create,
         "digits": 0,
         "externalId": spec.external_id,
         "idLookup": spec.name == "Id" or spec.external_id,
@@ -76,8 +75,8 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
         "length": spec.length if is_text else 0,
         "name": spec.name,
         "nameField": spec.name == "Name",
-        "nillable": nillable,
-        "picklistValues": [_picklist_value(value) for value in spec.picklist],
+        "nillable": spec.nillable,
+        "picklistValues": [_picklist_value(spec, value) for value in spec.picklist],
         "precision": spec.precision,
         "referenceTo": list(spec.reference_to),
         "relationshipName": spec.relationship_name,
@@ -129,8 +128,15 @@ def _field_flags(spec: FieldSpec) -> dict[str, Any]:
     }
 
 
-def _picklist_value(value: str) -> dict[str, Any]:
-    return {"active": True, "defaultValue": False, "label": value, "validFor": None, "value": value}
+def _picklist_value(spec: FieldSpec, value: str) -> dict[str, Any]:
+    default = spec.default == value
+    return {
+        "active": True,
+        "defaultValue": default,
+        "label": value,
+        "validFor": None,
+        "value": value,
+    }
 
 
 def _object_summary(spec: ObjectSpec, base: str) -> dict[str, Any]:

@@ -49,6 +49,16 @@ class FieldSpec:
     updateable: bool = True
     calculated: bool = False
     system: bool = False
+    nillable: bool = True
+    default: str | bool | None = None
+    categories: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def defaulted_on_create(self) -> bool:
+        return self.default is not None or self.system or not self.createable
+
+    def category(self, value: object) -> str | None:
+        return self.categories.get(str(value)) if value is not None else None
 
     @property
     def label(self) -> str:
@@ -169,6 +179,9 @@ def _field_spec(declared: FieldSchema) -> FieldSpec:
         updateable=declared.updateable,
         calculated=declared.calculated,
         system=declared.name in dict(_SYSTEM_FIELDS),
+        nillable=declared.nillable,
+        default=declared.default,
+        categories=declared.categories,
     )
 
 
@@ -182,6 +195,7 @@ def _missing_system_fields(declared: Mapping[str, FieldSchema]) -> list[FieldSpe
             createable=False,
             updateable=False,
             system=True,
+            nillable=kind is not FieldType.BOOLEAN and name != "Id",
         )
         for name, kind in _SYSTEM_FIELDS
         if name not in declared

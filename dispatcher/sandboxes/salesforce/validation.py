@@ -21,6 +21,7 @@ from dispatcher.sandboxes.salesforce.errors import (
     no_such_column,
 )
 from dispatcher.sandboxes.salesforce.ids import looks_like_id
+from dispatcher.sandboxes.salesforce.orders import order_errors
 from dispatcher.sandboxes.salesforce.schema import (
     NUMBER_TYPES,
     TEXT_TYPES,
@@ -193,6 +194,7 @@ def check(
         lambda: _resolve_parents(store, draft, values),
         lambda: _references(schema, store, spec, values),
         lambda: _required(spec, values, existing),
+        lambda: order_errors(schema, store, spec, values, existing),
         lambda: [e for f in spec.fields if f.storage in values for e in _value_rules(f, values)],
         lambda: _unique(store, spec, values, existing),
     ]
@@ -256,10 +258,12 @@ def _references(
 def _required(spec: ObjectSpec, values: dict[str, Any], existing: Record | None) -> list[ApiError]:
     def missing(field: FieldSpec) -> bool:
         if existing is None:
-            return values.get(field.storage) in (None, "")
-        return field.storage in values and values[field.storage] in (None, "")
+            return field.required and values.get(field.storage) in (None, "")
+        # A field that is not nillable cannot be blanked by an update (describe ``nillable``).
+        blankable = field.nillable or field.type == "boolean"
+        return not blankable and field.storage in values and values[field.storage] in (None, "")
 
-    names = [f.name for f in spec.fields if f.required and missing(f)]
+    names = [f.name for f in spec.fields if missing(f)]
     if not names:
         return []
     message = f"Required fields are missing: [{', '.join(names)}]"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.sandboxes.salesforce.errors import NOT_FOUND, ApiError, RequestFailed
+from dispatcher.sandboxes.salesforce.orders import delete_errors
 from dispatcher.sandboxes.salesforce.schema import FieldSpec, ObjectSpec
 from dispatcher.sandboxes.salesforce.state import SandboxState
 from dispatcher.sandboxes.salesforce.store import Record
@@ -41,7 +42,8 @@ def create(state: SandboxState, spec: ObjectSpec, body: dict[str, Any]) -> Saved
     values = _checked(state, spec, body, existing=None)
     now = state.settings.clock().strftime(SF_DATETIME)
     record_id = state.store.new_id(spec.key_prefix)
-    defaults = {f.storage: False for f in spec.fields if f.type == "boolean"}
+    # Fields the create leaves out get the org's default (describe ``defaultedOnCreate``).
+    defaults = {f.storage: f.default for f in spec.fields if f.default is not None}
     stamps = {"CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now}
     record = {**defaults, **values, **stamps, "Id": record_id, "IsDeleted": False}
     state.store.insert(spec.name, record)
@@ -83,10 +85,14 @@ def upsert(
 
 
 def delete(state: SandboxState, spec: ObjectSpec, record_id: str) -> None:
-    if state.store.get(spec.name, record_id) is None:
+    found = state.store.get(spec.name, record_id)
+    if found is None:
         deleted = state.store.deleted[spec.name].get(record_id[:15])
         gone = ApiError("ENTITY_IS_DELETED", "entity is deleted", ())
         raise RequestFailed(404, gone if deleted else NOT_FOUND)
+    refused = delete_errors(state.schema, state.store, spec, found)
+    if refused:
+        raise RequestFailed(400, *refused)
     state.store.delete(spec.name, record_id)
 
 

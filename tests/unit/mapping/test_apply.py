@@ -128,6 +128,13 @@ def test_apply_private_learner_has_no_group_and_a_fallback_first_name(shipped: M
     assert records[1].fields["expiry_date"] is None
 
 
+def test_apply_first_name_from_a_shouted_email_is_not_shouted(shipped: Mappings) -> None:
+    payload = enrollment_requested_factory(organisation=None)
+    payload["customer"].update(first_name=None, email=" ANON.TURING.A11@EXAMPLE.ORG")
+    (user, *_) = shipped.apply("thinkific", "enrollment.requested", payload).records
+    assert user.fields["first_name"] == "Anon.Turing.A11"
+
+
 def test_field_sets_leave_destination_owned_fields_out_of_updates(shipped: Mappings) -> None:
     salesforce = shipped.destinations["salesforce"]
     create = salesforce.field_set("Order", Operation.CREATE)
@@ -139,7 +146,9 @@ def test_field_sets_leave_destination_owned_fields_out_of_updates(shipped: Mappi
     assert "Type" not in salesforce.field_set("Account", Operation.UPDATE)  # owner: salesforce
     item_update = salesforce.field_set("OrderItem", Operation.UPDATE)
     assert "OrderId" not in item_update  # not updateable in the schema
-    assert "Quantity" in item_update
+    assert "Product2Id" not in item_update  # derived from the PricebookEntry, never updated
+    assert "Quantity" not in item_update  # create_only: products lock once the order activates
+    assert "Quantity" in salesforce.field_set("OrderItem", Operation.CREATE)
 
 
 def test_body_for_update_drops_owned_fields_and_null_shared_ones(shipped: Mappings) -> None:
@@ -148,7 +157,7 @@ def test_body_for_update_drops_owned_fields_and_null_shared_ones(shipped: Mappin
     records = shipped.apply("salesforce", "order.placed", payload, catalog_lookup).records
     contact = records[1]
     assert contact.body(Operation.CREATE)["HasOptedOutOfEmail"] is False
-    assert contact.body(Operation.CREATE)["FirstName"] is None
+    assert "FirstName" not in contact.body(Operation.CREATE)  # a create never sends a null
     update = contact.body(Operation.UPDATE)
     assert "HasOptedOutOfEmail" not in update
     assert "FirstName" not in update

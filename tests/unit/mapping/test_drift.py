@@ -102,5 +102,38 @@ def test_check_drift_fetches_each_mapped_object_once(shipped: Mappings) -> None:
     assert sorted(asked) == sorted(set(asked))
     assert "PricebookEntry" not in asked
     assert found == (
-        DriftFinding("Contact", "Email", DriftKind.MISSING_FIELD, "the field no longer exists"),
+        DriftFinding(
+            "Contact", "Email", DriftKind.MISSING_FIELD, "the field no longer exists", ("contact",)
+        ),
     )
+
+
+def test_drift_ignores_values_an_unrestricted_picklist_never_listed(shipped: Mappings) -> None:
+    """A standard org's Account.Type lists neither "Customer" nor "Household"; the picklist is
+    unrestricted (describe ``restrictedPicklist`` false), so Salesforce saves them anyway."""
+    live = describes(shipped)
+    account_type = field(live["Account"], "Type")
+    assert account_type["restrictedPicklist"] is False
+    account_type["picklistValues"] = [
+        {"value": v, "label": v, "active": True, "defaultValue": False, "validFor": None}
+        for v in ("Prospect", "Customer - Direct", "Customer - Channel", "Other")
+    ]
+    assert findings(shipped, live) == []
+
+
+def test_drift_blocks_the_sections_a_lost_flag_makes_impossible(shipped: Mappings) -> None:
+    live = describes(shipped)
+    field(live["Order"], "Amount_Paid__c")["updateable"] = False
+    field(live["Order"], "Pricebook2Id")["nillable"] = False  # now required on create
+    found = {(f.field, f.kind): f.blocks for f in drift(shipped.destinations["salesforce"], live)}
+    assert found == {
+        ("Amount_Paid__c", DriftKind.NOT_UPDATEABLE): ("order_cancellation", "order_progress"),
+    }  # the update-only sections never create an Order: Pricebook2Id is no finding there
+
+
+def test_drift_missing_field_blocks_every_section_writing_it(shipped: Mappings) -> None:
+    live = describes(shipped)
+    live["Contact"]["fields"] = [f for f in live["Contact"]["fields"] if f["name"] != "Email"]
+    (finding,) = drift(shipped.destinations["salesforce"], live)
+    assert (finding.kind, finding.blocks) == (DriftKind.MISSING_FIELD, ("contact",))
+    assert str(finding).endswith("(blocks contact)")
