@@ -39,9 +39,11 @@ def check_destination(destination: object) -> str:
         or len(destination) > MAX_DESTINATION_LENGTH
         or not _DESTINATION.fullmatch(destination)
     ):
+        shown = len(destination) if isinstance(destination, str) else type(destination).__name__
         raise InvalidMessageError(
-            "destination must name a row of outbox.destinations: lower-case letters, digits "
-            f"and _, at most {MAX_DESTINATION_LENGTH} characters"
+            f"destination is not a destination name ({shown}); pass a name from "
+            "outbox.destinations: lower-case letters, digits and _, at most "
+            f"{MAX_DESTINATION_LENGTH} characters"
         )
     return destination
 
