@@ -148,18 +148,26 @@ COMMENT ON FUNCTION outbox.publish(text, text, jsonb, text, text, uuid) IS
 
 -- outbox.publish_batch: several messages in one statement (one NOTIFY), as the Python API sends
 -- them: a JSON array of objects with the keys destination, event_type, payload and optionally
--- ordering_key, idempotency_key (a random one when absent) and correlation_id. Returns the id of
--- every message in the order given; a key published before returns the existing message.
+-- ordering_key, idempotency_key (a random one when absent) and correlation_id. Returns
+-- (id, destination, idempotency_key) for every distinct key given; a key published before
+-- returns the existing message.
+--
+-- The checkout calls it on every order, so the common case costs one query for the checks, one
+-- insert and nothing else: the rules are tested together over the whole batch (the same rules
+-- as outbox.check_message, which then names the broken one for the first message that fails),
+-- and the ids come back from the insert itself; only keys that were published before are looked
+-- up.
 CREATE OR REPLACE FUNCTION outbox.publish_batch(messages jsonb)
 RETURNS TABLE (id bigint, destination text, idempotency_key text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m record;
-    keyless boolean := false;
     items jsonb := publish_batch.messages;
-    returned bigint;
+    bad record;
+    ids bigint[];
+    dests text[];
+    keys text[];
 BEGIN
     IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
         RAISE EXCEPTION 'outbox.publish_batch: messages must be a JSON array, got %',
@@ -167,18 +175,46 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass [{"destination": ..., "event_type": ..., "payload": {...}}, ...].';
     END IF;
-    FOR m IN SELECT * FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n) LOOP
-        IF pg_catalog.jsonb_typeof(m.item) <> 'object' THEN
-            RAISE EXCEPTION 'outbox.publish_batch: message % is not a JSON object', m.n
+    SELECT e.n, e.item INTO bad
+      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+     WHERE NOT coalesce(
+               pg_catalog.jsonb_typeof(e.item) = 'object'
+           AND pg_catalog.length(e.item ->> 'destination') <= 63
+           AND (e.item ->> 'destination') ~ '^[a-z][a-z0-9_]*$'
+           AND EXISTS (SELECT FROM outbox.destinations d WHERE d.name = e.item ->> 'destination')
+           AND pg_catalog.length(e.item ->> 'event_type') <= 100
+           AND (e.item ->> 'event_type') ~ '^[A-Za-z][A-Za-z0-9._:-]*$'
+           AND coalesce(pg_catalog.length(e.item ->> 'ordering_key') <= 200
+                        AND pg_catalog.btrim(e.item ->> 'ordering_key') <> ''
+                        AND (e.item ->> 'ordering_key') !~ '[\u0001-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]',
+                        true)
+           AND coalesce(pg_catalog.length(e.item ->> 'idempotency_key') <= 200
+                        AND pg_catalog.btrim(e.item ->> 'idempotency_key') <> ''
+                        AND (e.item ->> 'idempotency_key') !~ '[\u0001-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]',
+                        true)
+           AND pg_catalog.jsonb_typeof(e.item -> 'payload') = 'object'
+           AND NOT pg_catalog.jsonb_path_exists(e.item -> 'payload',
+                   'strict $.**{32} ? (@.type() == "object" || @.type() == "array")')
+           AND pg_catalog.octet_length((e.item -> 'payload')::text) <= 1048576,
+           false)
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        IF pg_catalog.jsonb_typeof(bad.item) <> 'object' THEN
+            RAISE EXCEPTION 'outbox.publish_batch: message % is not a JSON object', bad.n
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Each message is an object with destination, event_type and payload.';
         END IF;
-        PERFORM outbox.check_message(m.n::integer, m.item ->> 'destination', m.item ->> 'event_type',
-                                     m.item -> 'payload', m.item ->> 'ordering_key',
-                                     m.item ->> 'idempotency_key');
-        keyless := keyless OR (m.item ->> 'idempotency_key') IS NULL;
-    END LOOP;
-    IF keyless THEN
+        PERFORM outbox.check_message(bad.n::integer, bad.item ->> 'destination',
+                                     bad.item ->> 'event_type', bad.item -> 'payload',
+                                     bad.item ->> 'ordering_key', bad.item ->> 'idempotency_key');
+        RAISE EXCEPTION 'outbox.publish_batch: message % breaks the publish contract', bad.n
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'See outbox.check_message for the rules.';
+    END IF;
+
+    IF EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(items) e
+                WHERE e ->> 'idempotency_key' IS NULL) THEN
         SELECT pg_catalog.jsonb_agg(CASE WHEN e.item ->> 'idempotency_key' IS NULL
                                          THEN e.item || pg_catalog.jsonb_build_object(
                                                   'idempotency_key', pg_catalog.gen_random_uuid())
@@ -188,36 +224,37 @@ BEGIN
     END IF;
 
     -- In the order given, which is the order an ordering key's messages are delivered in.
-    INSERT INTO outbox.messages
-           (destination, event_type, payload, ordering_key, idempotency_key, correlation_id)
-    SELECT g.destination, g.event_type, g.payload, g.ordering_key, g.idempotency_key,
-           g.correlation_id
-      FROM ROWS FROM (pg_catalog.jsonb_to_recordset(items)
-                      AS (destination text, event_type text, payload jsonb, ordering_key text,
-                          idempotency_key text, correlation_id uuid))
-           WITH ORDINALITY AS g(destination, event_type, payload, ordering_key, idempotency_key,
-                                correlation_id, n)
-     ORDER BY g.n
-        ON CONFLICT ON CONSTRAINT messages_idempotency_key DO NOTHING;
-
-    -- A statement of its own, so under READ COMMITTED it also sees a message with one of these
-    -- keys that a concurrent transaction committed while this one waited on it.
-    RETURN QUERY
-    SELECT t.id, t.destination, t.idempotency_key
-      FROM ROWS FROM (pg_catalog.jsonb_to_recordset(items)
-                      AS (destination text, idempotency_key text))
-           WITH ORDINALITY AS g(destination, idempotency_key, n)
-      JOIN outbox.messages t
-        ON t.destination = g.destination AND t.idempotency_key = g.idempotency_key
-     ORDER BY g.n;
-    GET DIAGNOSTICS returned = ROW_COUNT;
-    IF returned < pg_catalog.jsonb_array_length(items) THEN
-        RAISE EXCEPTION 'outbox.publish_batch: a message key was published by a concurrent transaction'
-            USING ERRCODE = 'serialization_failure',
-                  HINT = 'Retry the transaction.';
+    WITH inserted AS (
+        INSERT INTO outbox.messages AS t
+               (destination, event_type, payload, ordering_key, idempotency_key, correlation_id)
+        SELECT g.destination, g.event_type, g.payload, g.ordering_key, g.idempotency_key,
+               g.correlation_id
+          FROM ROWS FROM (pg_catalog.jsonb_to_recordset(items)
+                          AS (destination text, event_type text, payload jsonb, ordering_key text,
+                              idempotency_key text, correlation_id uuid))
+               WITH ORDINALITY AS g(destination, event_type, payload, ordering_key,
+                                    idempotency_key, correlation_id, n)
+         ORDER BY g.n
+            ON CONFLICT ON CONSTRAINT messages_idempotency_key DO NOTHING
+        RETURNING t.id, t.destination, t.idempotency_key
+    )
+    SELECT pg_catalog.array_agg(i.id), pg_catalog.array_agg(i.destination),
+           pg_catalog.array_agg(i.idempotency_key)
+      INTO ids, dests, keys
+      FROM inserted i;
+    RETURN QUERY SELECT * FROM unnest(ids, dests, keys);  -- multi-argument: FROM syntax, not a function
+    IF coalesce(pg_catalog.cardinality(ids), 0) < pg_catalog.jsonb_array_length(items) THEN
+        -- Keys published before (or twice in this batch). A statement of its own, so under
+        -- READ COMMITTED it also sees a message a concurrent transaction committed with one of
+        -- these keys while this one waited on it.
+        RETURN QUERY
+        SELECT DISTINCT t.id, t.destination, t.idempotency_key
+          FROM pg_catalog.jsonb_to_recordset(items) AS g(destination text, idempotency_key text)
+          JOIN outbox.messages t
+            ON t.destination = g.destination AND t.idempotency_key = g.idempotency_key
+         WHERE t.id <> ALL (coalesce(ids, '{}'));
     END IF;
 END
 $$;
 COMMENT ON FUNCTION outbox.publish_batch(jsonb) IS
-    'Publish a JSON array of messages in one statement and return (id, destination, idempotency_key) for each, in the order given; a repeated (destination, idempotency_key) returns the existing message. The same contract as outbox.publish.'
-;
+    'Publish a JSON array of messages in one statement and return (id, destination, idempotency_key) for every distinct key given; a repeated (destination, idempotency_key) returns the existing message. The same contract as outbox.publish (see outbox.check_message).';

@@ -147,6 +147,23 @@ def _sql_verdict(conn: psycopg.Connection[Any], args: tuple[Any, ...]) -> Any:
         return "refused" if exc.diag.message_hint else f"refused without a hint: {exc}"
 
 
+def _batch_verdict(conn: psycopg.Connection[Any], args: tuple[Any, ...]) -> Any:
+    """outbox.publish_batch tests its rules together over a batch: the same verdict again."""
+    destination, event_type, payload, ordering_key, key = args
+    message = {"destination": destination, "event_type": event_type, "payload": payload,
+               "ordering_key": ordering_key, "idempotency_key": key}  # fmt: skip
+    try:
+        with conn.transaction(force_rollback=True):
+            row = conn.execute(
+                "SELECT id FROM outbox.publish_batch(%s)", (Jsonb([message]),)
+            ).fetchone()
+            assert row is not None
+            assert _count(conn) == 1
+            return _stored(conn, row[0])
+    except psycopg.errors.InvalidParameterValue as exc:
+        return "refused" if exc.diag.message_hint else f"refused without a hint: {exc}"
+
+
 @SETTINGS
 @given(destinations, event_types, payloads, keys, keys)
 def test_hostile_publish_sql_and_python_agree(
@@ -160,14 +177,19 @@ def test_hostile_publish_sql_and_python_agree(
     args = (destination, event_type, payload, ordering_key, key)
     python = _python_verdict(session, args)
     sql = _sql_verdict(session, args)
+    batch = _batch_verdict(session, args)
     event(f"publish {'refused' if python == 'refused' else 'inserted'}")
-    if python == "refused" or sql == "refused":
-        assert python == sql, (python, sql)
+    if "refused" in (python, sql, batch):
+        assert python == sql == batch, (python, sql, batch)
         return
-    # A clean insert keeps exactly what was sent (a random key when none was given).
-    assert python[:4] == sql[:4] == (destination, event_type, payload, ordering_key)
+    # A clean insert keeps exactly what was sent (a random key when none was given), as JSONB
+    # keeps it: numbers become PostgreSQL numerics, so 6.08e+16 comes back as an int.
+    row = session.execute("SELECT %s::jsonb", (Jsonb(payload),)).fetchone()
+    assert row is not None
+    expected = (destination, event_type, row[0], ordering_key)
+    assert python[:4] == sql[:4] == batch[:4] == expected
     if key is not None:
-        assert python[4] == sql[4] == key
+        assert python[4] == sql[4] == batch[4] == key
     assert _count(session) == 0
 
 
