@@ -295,3 +295,81 @@ def test_hostile_checkout_is_a_named_error_or_a_whole_order(
             assert stock == before[3] - sum(line.quantity for line in order.lines)
     finally:
         assert _checkout_written(shop) == before
+
+
+@pytest.fixture
+def sold(shop: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    order = OrderRequest(
+        "SO-H0", Customer("ada@example.org", "Lovelace"), (CartLine("WB-1", 3, Decimal("30")),)
+    )
+    outbox.place_order(shop, order)
+    outbox.record_payment(shop, "SO-H0", "card", Decimal("60"), "pi-0")
+    shop.commit()
+    return shop
+
+
+def _aftersale_written(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM outbox.messages), (SELECT count(*) FROM commerce.payments), "
+        "(SELECT count(*) FROM commerce.shipments), (SELECT count(*) FROM commerce.refunds), "
+        "(SELECT row(status, amount_paid, amount_refunded, cancelled_at) FROM commerce.orders), "
+        "(SELECT row(first_name, last_name, locale, city) FROM commerce.customers)"
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+references = mostly(plain, st.one_of(text, long_text, st.none(), st.integers()))
+quantities = st.dictionaries(
+    mostly(st.integers(1, 2), st.one_of(st.integers(-2, 2**40), text)),
+    mostly(st.integers(1, 3), st.one_of(st.integers(-2, 2**40), st.floats(), text)),
+    max_size=2,
+)
+aftersale_calls = st.one_of(
+    st.builds(
+        lambda n, m, a, r: lambda c: outbox.record_payment(c, n, m, a, r),
+        mostly(st.just("SO-H0"), text), mostly(st.just("card"), text), amounts, references,
+    ),
+    st.builds(
+        lambda n, r, q, k, t: lambda c: outbox.record_shipment(c, n, r, q, k, t),
+        mostly(st.just("SO-H0"), text), references, quantities, references, references,
+    ),
+    st.builds(
+        lambda n, r, a, q: lambda c: outbox.refund(c, n, r, a, q),
+        mostly(st.just("SO-H0"), text), references, amounts, st.one_of(st.none(), quantities),
+    ),
+    st.builds(
+        lambda n, r: lambda c: outbox.cancel_order(c, n, r),
+        mostly(st.just("SO-H0"), text), references,
+    ),
+    st.builds(
+        lambda e, f, a: lambda c: outbox.update_customer(c, e, first_name=f, address=a),
+        mostly(st.just("ada@example.org"), st.one_of(text, st.integers())),
+        mostly(plain, st.one_of(text, st.integers(), st.none())),
+        mostly(
+            st.fixed_dictionaries({"city": plain}),
+            st.one_of(text, st.dictionaries(text, text, max_size=2)),
+        ),
+    ),
+)  # fmt: skip
+
+
+@SETTINGS
+@given(aftersale_calls)
+def test_hostile_aftersale_is_a_named_error_or_a_whole_change(
+    sold: psycopg.Connection[Any], call: Any
+) -> None:
+    before = _aftersale_written(sold)
+    with sold.transaction(force_rollback=True):
+        try:
+            change = call(sold)
+        except errors.AftersaleError as exc:
+            event(f"after-sale refused: {type(exc).__name__}")
+            assert sold.info.transaction_status != psycopg.pq.TransactionStatus.INERROR
+            assert _aftersale_written(sold) == before
+            return
+        event("after-sale done")
+        after = _aftersale_written(sold)
+        # A change publishes its messages with it; a replay (nothing new) writes nothing.
+        assert (after == before) == (change.replayed or not change.message_ids)
+        assert after[0] == before[0] + (0 if change.replayed else len(change.message_ids))
