@@ -58,7 +58,7 @@ def publish_many(conn: ConnectionLike, messages: Sequence[OutgoingMessage]) -> l
         return []
     pg = psycopg_connection(conn)
     batch = message_batch(messages)
-    with translate_errors():
+    with _translate_errors():
         return message_ids(pg.execute(query("publish_many"), batch.params).fetchall(), batch)
 
 
@@ -220,7 +220,7 @@ def _invalid(exc: psycopg.Error) -> InvalidMessageError:
     return InvalidMessageError(f"{exc.diag.message_primary} ({hint})" if hint else str(exc))
 
 
-class translate_errors:
+class _translate_errors:
     """Turn the database's refusal of a message into ``InvalidMessageError``, naming the rule
     and the fix; the caller's transaction is then aborted and must be rolled back, unless a
     savepoint of the caller's own (the checkout's) undoes it."""
