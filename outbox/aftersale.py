@@ -24,12 +24,15 @@ from outbox import errors
 from outbox.aftersale_events import order_cancelled, order_paid, order_refunded, order_shipped
 from outbox.connection import ConnectionLike, psycopg_connection, undo_savepoint
 from outbox.events import CustomerRow
+from outbox.limits import UNPRINTABLE
 from outbox.models import OutgoingMessage, PurchaseType
+from outbox.order_request import check_order_number
 from outbox.order_state import (
     Change,
     LineNow,
     OrderNow,
     OrderState,
+    check_moment,
     check_same,
     check_text,
     checked_amount,
@@ -71,6 +74,7 @@ def record_payment(
     at: datetime | None = None,
 ) -> OrderChange:
     """Record money received for an order and publish ``order.paid``."""
+    _check_call(order_number, at)
     value = checked_amount("payment", amount)
     check_text("provider_reference", provider_reference)
     check_text("method", method)
@@ -105,6 +109,7 @@ def record_shipment(
     at: datetime | None = None,
 ) -> OrderChange:
     """Record one parcel of physical lines and publish ``order.shipped`` for it."""
+    _check_call(order_number, at)
     wanted = checked_quantities(order_number, lines, "a shipment")
     for name, value in (("shipment_ref", shipment_ref), ("carrier", carrier),
                         ("tracking_number", tracking_number)):  # fmt: skip
@@ -142,6 +147,7 @@ def refund(
     """Give money back, optionally for named lines, and publish ``order.refunded``. A
     digital-license line refunded in full (or an order refunded in full) loses its course
     access: ``enrollment.revoked`` goes to Thinkific. Refunded event seats go back on sale."""
+    _check_call(order_number, at)
     value = checked_amount("refund", amount)
     check_text("refund_ref", refund_ref)
     wanted = checked_quantities(order_number, lines, "a refund") if lines is not None else []
@@ -185,7 +191,8 @@ def cancel_order(
     """Cancel an order nothing of which has shipped: its stock and event seats are released,
     its registrations cancelled and its courses taken back; ``order.cancelled`` is published.
     Money already received is given back with ``refund``."""
-    check_text("reason", reason)
+    _check_call(order_number, at)
+    check_text("reason", reason, 1000)
 
     def work(conn: psycopg.Connection[Any]) -> OrderChange:
         order, _ = _open(conn, order_number)
@@ -216,9 +223,17 @@ def update_customer(
     """Change the profile of the customer with ``email`` (name, locale, marketing consent,
     address, preferences) and publish only the fields that really changed as
     ``customer.updated``; see ``outbox.profile``."""
+    if not isinstance(email, str) or UNPRINTABLE.search(email) or len(email) > 254:
+        raise errors.UnknownCustomerError(str(email)[:254])
+    check_moment(at)
     given = check_changes(changes)
     moment = at or datetime.now(UTC)
     return _in_savepoint(conn_or_session, lambda conn: apply_changes(conn, email, given, moment))
+
+
+def _check_call(order_number: object, at: object) -> None:
+    check_order_number(order_number, errors.AftersaleError)
+    check_moment(at)
 
 
 def _releases(order: OrderState) -> list[Step]:
@@ -261,6 +276,13 @@ def _in_savepoint(
     conn = psycopg_connection(conn_or_session)
     try:
         return work(conn)
+    except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue) as exc:
+        undo_savepoint(conn, query("aftersale_rollback"), query("aftersale_release"))
+        hint = exc.diag.message_hint
+        raise errors.AftersaleError(
+            f"the change cannot be stored or published: {exc.diag.message_primary}"
+            + (f" ({hint})" if hint else "")
+        ) from None
     except BaseException:
         undo_savepoint(conn, query("aftersale_rollback"), query("aftersale_release"))
         raise
@@ -311,7 +333,7 @@ def _finish(
     cancel: Mapping[str, Any] | None = None,
 ) -> OrderChange:
     """Write the change, the order's new state and the messages, and release: one round trip."""
-    batch = message_batch(messages)
+    batch = message_batch(messages, built=True)
     base = {"order_number": now.number, "at": change.at, "correlation_id": change.correlation_id}
     progress = {"order_number": now.number, "status": now.status, "amount_paid": now.amount_paid,
                 "amount_refunded": now.amount_refunded, "cancelled_at": order.cancelled_at,
@@ -322,7 +344,7 @@ def _finish(
         conn.execute(query("update_order_progress"), progress)
         inserted = conn.execute(query("publish_many"), batch.params)
         conn.execute(query("aftersale_release"))
-    ids = message_ids(conn, inserted.fetchall(), batch)
+    ids = message_ids(inserted.fetchall(), batch)
     return OrderChange(now.number, change.reference, now.status, tuple(ids))
 
 

@@ -28,6 +28,7 @@ from outbox.events import (
     order_messages,
 )
 from outbox.models import CartLine, OrderRequest, PlacedOrder, PurchaseType
+from outbox.order_request import check_order
 from outbox.publish import message_batch, message_ids
 from outbox.queries import query
 
@@ -44,53 +45,47 @@ def place_order(
     Statements that do not depend on each other's results travel together in a pipeline, so a
     checkout costs four round trips to the server whatever the size of the cart.
     """
-    _check_cart(order)
+    check_order(order)
     conn = psycopg_connection(conn_or_session)
     try:
         with conn.pipeline():
             conn.execute(query("savepoint"))
             found = conn.execute(query("find_order"), {"order_number": order.order_number})
         existing = found.fetchone()
-        if existing is not None:
-            conn.execute(query("release_savepoint"))
-            order_id, customer_id, total, ids = existing
-            return PlacedOrder(order_id, order.order_number, customer_id, total, tuple(ids), True)
-        try:
-            return _place(conn, order, publish, query("publish_new"))
-        except psycopg.errors.UniqueViolation as exc:
-            if exc.diag.constraint_name != "messages_idempotency_key":
-                raise
-        # A message key of this order was published before the order existed (not by a
-        # checkout: a checkout that ran before finds its order above). Place it again with the
-        # publish that keeps such messages and returns their ids.
-        conn.execute(query("rollback_savepoint"))
-        return _place(conn, order, publish, query("publish_many"))
+        if existing is None:
+            try:
+                return _place(conn, order, publish)
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != "orders_order_number_key":
+                    raise
+            # A concurrent checkout placed this order number first and committed while this
+            # one waited on it: the order is the same, so this call is its retry.
+            with conn.pipeline():
+                conn.execute(query("rollback_savepoint"))
+                found = conn.execute(query("find_order"), {"order_number": order.order_number})
+            existing = found.fetchone()
+            if existing is None:
+                raise errors.OrderNumberInUseError(order.order_number)
+        conn.execute(query("release_savepoint"))
+        order_id, customer_id, total, ids = existing
+        return PlacedOrder(order_id, order.order_number, customer_id, total, tuple(ids), True)
+    except psycopg.errors.DataError as exc:
+        undo_savepoint(conn, query("rollback_savepoint"), query("release_savepoint"))
+        raise errors.InvalidOrderError(
+            f"order {order.order_number!r} cannot be stored: {exc.diag.message_primary}"
+        ) from None
+    except psycopg.errors.InvalidParameterValue as exc:
+        undo_savepoint(conn, query("rollback_savepoint"), query("release_savepoint"))
+        raise errors.InvalidOrderError(
+            f"order {order.order_number!r} cannot be published: {exc.diag.message_primary} "
+            f"({exc.diag.message_hint})"
+        ) from None
     except BaseException:
         undo_savepoint(conn, query("rollback_savepoint"), query("release_savepoint"))
         raise
 
 
-def _check_cart(order: OrderRequest) -> None:
-    customer = order.customer
-    if "@" not in customer.email.strip(" @") or any(c.isspace() for c in customer.email.strip()):
-        raise errors.InvalidCustomerError(
-            f"e-mail {customer.email!r} is not an address; ask the shopper to correct it"
-        )
-    if not customer.last_name.strip():
-        raise errors.InvalidCustomerError(
-            "last_name is empty; Salesforce needs a family name for every contact"
-        )
-    lines = order.lines
-    if not lines:
-        raise errors.EmptyCartError()
-    for number, line in enumerate(lines, start=1):
-        if line.quantity <= 0:
-            raise errors.InvalidQuantityError(number, line.sku, line.quantity)
-
-
-def _place(
-    conn: psycopg.Connection[Any], order: OrderRequest, publish: bool, statement: str
-) -> PlacedOrder:
+def _place(conn: psycopg.Connection[Any], order: OrderRequest, publish: bool) -> PlacedOrder:
     products = _products(conn, order)
     lines = [
         PricedLine(n, products[line.sku], line.quantity, line.unit_price, line.tax, None)
@@ -114,7 +109,7 @@ def _place(
     customer = customer_cursor.fetchone()
     customer_cursor.close()
     assert customer is not None  # an upsert always returns its row
-    return _write(conn, order, customer, lines, statement if publish else None)
+    return _write(conn, order, customer, lines, query("publish_many") if publish else None)
 
 
 def _write(
@@ -142,12 +137,13 @@ def _write(
         conn.execute(query("insert_lines"), _line_params(order.order_number, lines))
         # The messages are built while the server writes the order: each statement of a
         # pipeline is on its way as soon as it is queued, so this work costs no wall time.
-        batch = message_batch(order_messages(facts, customer, lines)) if publish else None
+        messages = order_messages(facts, customer, lines) if publish else None
+        batch = message_batch(messages, built=True) if messages else None
         inserted = conn.execute(publish, batch.params) if publish and batch else None
         conn.execute(query("release_savepoint"))
     row = inserted_order.fetchone()
     assert row is not None  # INSERT ... RETURNING always returns its row
-    ids = message_ids(conn, inserted.fetchall(), batch) if inserted and batch else []
+    ids = message_ids(inserted.fetchall(), batch) if inserted and batch else []
     return PlacedOrder(row[0], order.order_number, customer.id, facts.total, tuple(ids))
 
 

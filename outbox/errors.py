@@ -22,8 +22,30 @@ class UnsupportedConnectionError(OutboxError, TypeError):
     """The object given is neither a psycopg 3 connection nor a SQLAlchemy session on psycopg."""
 
 
+class InvalidMessageError(OutboxError, ValueError):
+    """The message breaks the publish contract (README, "The publish contract"); nothing was
+    published and the caller's transaction is usable."""
+
+
 class CheckoutError(OutboxError):
     """The cart cannot be ordered as it stands; nothing was written."""
+
+
+class InvalidOrderError(CheckoutError):
+    """The order request itself cannot be used: a value of the wrong type, an order number that
+    cannot become a message key, an amount that is not a finite number."""
+
+
+class OrderNumberInUseError(CheckoutError):
+    """Another checkout is placing the same order number and this transaction cannot see it
+    (REPEATABLE READ or SERIALIZABLE); retry the transaction to get the order it placed."""
+
+    def __init__(self, order_number: str) -> None:
+        self.order_number = order_number
+        super().__init__(
+            f"order {order_number!r} was placed by a concurrent checkout that this transaction "
+            "cannot see; roll back and retry to get that order (replayed=True)"
+        )
 
 
 class EmptyCartError(CheckoutError):

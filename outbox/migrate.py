@@ -55,6 +55,8 @@ def upgrade(url: str, revision: str = "head", *, with_roles: bool = False) -> Sc
     """Upgrade to ``revision`` (idempotent) and re-apply every replaceable SQL object.
 
     ``with_roles`` also applies ``sql/roles/roles.sql``: the optional least-privilege roles.
+    ``sql/roles/grants.sql`` runs every time: PUBLIC executes none of our functions, and roles
+    that exist get exactly their own, including on functions this upgrade added.
     """
     engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
     try:
@@ -65,6 +67,7 @@ def upgrade(url: str, revision: str = "head", *, with_roles: bool = False) -> Sc
                 apply_replaceable_objects(connection)
                 if with_roles:
                     _run_file(connection, resource_dir("sql") / "roles" / "roles.sql")
+                _run_file(connection, resource_dir("sql") / "roles" / "grants.sql")
         return state(url)
     finally:
         engine.dispose()

@@ -15,7 +15,11 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from outbox import errors
+from outbox.limits import UNPRINTABLE
 from outbox.models import PurchaseType
+
+MAX_REFERENCE_LENGTH = 100
+_MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12, 2)
 
 if TYPE_CHECKING:
     from outbox.events import CustomerRow
@@ -165,14 +169,31 @@ def checked_amount(what: str, amount: Decimal | int | str) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     exponent = value.as_tuple().exponent
-    if not value.is_finite() or value <= 0 or (isinstance(exponent, int) and exponent < -2):
+    if (
+        not value.is_finite()
+        or value <= 0
+        or value > _MAX_AMOUNT
+        or (isinstance(exponent, int) and exponent < -2)
+    ):
         raise errors.InvalidAmountError(what, value)
     return value.quantize(Decimal("0.01"))
 
 
-def check_text(name: str, value: object) -> None:
+def check_text(name: str, value: object, limit: int = MAX_REFERENCE_LENGTH) -> str:
+    """A reference (or a reason): printable text, as it becomes part of message keys."""
     if not isinstance(value, str) or not value.strip():
         raise errors.AftersaleError(f"{name} is empty; give the {name.replace('_', ' ')}")
+    if len(value) > limit or UNPRINTABLE.search(value):
+        raise errors.AftersaleError(
+            f"{name} must be at most {limit} printable characters (no control characters or "
+            "invisible marks)"
+        )
+    return value
+
+
+def check_moment(at: object) -> None:
+    if at is not None and (not isinstance(at, datetime) or at.utcoffset() is None):
+        raise errors.AftersaleError("at must be a timezone-aware datetime or None")
 
 
 def checked_quantities(
@@ -183,11 +204,19 @@ def checked_quantities(
             order_number, f"{what} lists no lines; give {{line_number: quantity}}"
         )
     for number, quantity in lines.items():
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        if not _whole(number) or not 0 < number < 2**31:
+            raise errors.InvalidQuantitiesError(
+                order_number, f"{number!r} is not a line number; give {{line_number: quantity}}"
+            )
+        if not _whole(quantity) or not 0 < quantity < 2**31:
             raise errors.InvalidQuantitiesError(
                 order_number, f"line {number}: quantity must be a whole number of at least 1"
             )
     return sorted((int(number), quantity) for number, quantity in lines.items())
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def keyed(wanted: Sequence[tuple[int, int]]) -> dict[str, int]:

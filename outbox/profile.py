@@ -34,7 +34,9 @@ ADDRESS_KEYS = ("line1", "line2", "city", "postal_code", "region", "country")
 CHANNELS = ("email", "phone", "post")
 PROFILE_FIELDS = ("first_name", "last_name", "locale", "marketing_consent", "address",
                   "preferences")  # fmt: skip
-_LOCALE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")
+_LOCALE = re.compile(r"[a-z]{2}(_[A-Z]{2})?")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_MAX_TEXT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +85,12 @@ def _update(
         int(row[0]), row[1], wanted["first_name"], wanted["last_name"], row[4],
         wanted["locale"], wanted["marketing_consent"], row[7],
     )  # fmt: skip
-    batch = message_batch(customer_updated(customer, changed, version + 1, at))
+    batch = message_batch(customer_updated(customer, changed, version + 1, at), built=True)
     with conn.pipeline():
         conn.execute(query("update_profile"), _row_params(customer.id, wanted, at))
         inserted = conn.execute(query("publish_many"), batch.params)
         conn.execute(query("aftersale_release"))
-    ids = message_ids(conn, inserted.fetchall(), batch)
+    ids = message_ids(inserted.fetchall(), batch)
     return ProfileChange(customer.id, version + 1, changed, tuple(ids))
 
 
@@ -127,7 +129,7 @@ def _checked(name: str, value: Any) -> Any:
     if name in ("first_name", "last_name"):
         return _name(name, value)
     if name == "locale":
-        if not isinstance(value, str) or not _LOCALE.match(value):
+        if not isinstance(value, str) or not _LOCALE.fullmatch(value):
             raise errors.InvalidProfileChangeError(f"locale {value!r} is not like en or en_US")
         return value
     if name == "marketing_consent":
@@ -142,7 +144,15 @@ def _name(name: str, value: Any) -> str:
         raise errors.InvalidProfileChangeError(
             f"{name} must be text; last_name cannot be empty (Salesforce requires it)"
         )
-    return value.strip()
+    return _storable(name, value).strip()
+
+
+def _storable(name: str, value: str) -> str:
+    if len(value) > _MAX_TEXT or _CONTROL.search(value):
+        raise errors.InvalidProfileChangeError(
+            f"{name} must be at most {_MAX_TEXT} characters with no control characters"
+        )
+    return value
 
 
 def _address(value: Any) -> dict[str, str | None]:
@@ -153,6 +163,9 @@ def _address(value: Any) -> dict[str, str | None]:
         )
     if any(v is not None and not isinstance(v, str) for v in value.values()):
         raise errors.InvalidProfileChangeError("address values must be text or None")
+    for key, item in value.items():
+        if item is not None:
+            _storable(f"address.{key}", item)
     return {key: (value.get(key) or None) for key in ADDRESS_KEYS}
 
 

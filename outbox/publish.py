@@ -15,14 +15,22 @@ from typing import Any
 import orjson
 import psycopg
 
+from outbox import limits
 from outbox.connection import ConnectionLike, psycopg_connection, require_transaction
-from outbox.errors import OutboxError
+from outbox.errors import InvalidMessageError, UnsupportedConnectionError
 from outbox.models import OutgoingMessage
 from outbox.queries import query
 
-
-class InvalidMessageError(OutboxError, ValueError):
-    """The message cannot be published as given; the transaction is untouched."""
+__all__ = [
+    "InvalidMessageError",
+    "PublishBatch",
+    "message_batch",
+    "message_ids",
+    "publish",
+    "publish_async",
+    "publish_many",
+    "publish_many_async",
+]
 
 
 def publish(
@@ -44,22 +52,19 @@ def publish(
 
 def publish_many(conn: ConnectionLike, messages: Sequence[OutgoingMessage]) -> list[int]:
     """Publish several messages with one statement (and one NOTIFY)."""
+    if not isinstance(messages, Sequence) or isinstance(messages, str | bytes):
+        raise InvalidMessageError("messages must be a list of OutgoingMessage")
     if not messages:
         return []
     pg = psycopg_connection(conn)
     batch = message_batch(messages)
     with _translate_errors():
-        inserted = pg.execute(query("publish_many"), batch.params).fetchall()
-        return message_ids(pg, inserted, batch)
+        return message_ids(pg.execute(query("publish_many"), batch.params).fetchall(), batch)
 
 
-def message_ids(
-    conn: psycopg.Connection[Any], inserted: Sequence[tuple[Any, ...]], batch: PublishBatch
-) -> list[int]:
-    """Ids in input order, looking up the ones an earlier publish of the same key wrote."""
-    ids = _ids_by_key(inserted)
-    if len(ids) < len(batch.keys):
-        ids.update(_ids_by_key(conn.execute(query("existing_messages"), batch.params).fetchall()))
+def message_ids(returned: Sequence[tuple[Any, ...]], batch: PublishBatch) -> list[int]:
+    """Ids in input order (``outbox.publish_batch`` returns one row per message given)."""
+    ids = _ids_by_key(returned)
     return [ids[key] for key in batch.keys]
 
 
@@ -82,17 +87,21 @@ async def publish_async(
 async def publish_many_async(
     conn: psycopg.AsyncConnection[Any], messages: Sequence[OutgoingMessage]
 ) -> list[int]:
+    if not isinstance(messages, Sequence) or isinstance(messages, str | bytes):
+        raise InvalidMessageError("messages must be a list of OutgoingMessage")
     if not messages:
         return []
+    if not isinstance(conn, psycopg.AsyncConnection):
+        raise UnsupportedConnectionError(
+            f"expected a psycopg 3 AsyncConnection, got {type(conn).__name__}"
+        )
     require_transaction(conn)
     batch = message_batch(messages)
-    with _translate_errors():
+    try:
         cursor = await conn.execute(query("publish_many"), batch.params)
-        ids = _ids_by_key(await cursor.fetchall())
-        if len(ids) < len(batch.keys):
-            cursor = await conn.execute(query("existing_messages"), batch.params)
-            ids.update(_ids_by_key(await cursor.fetchall()))
-    return [ids[key] for key in batch.keys]
+        return message_ids(await cursor.fetchall(), batch)
+    except psycopg.errors.InvalidParameterValue as exc:
+        raise _invalid(exc) from None
 
 
 def _ids_by_key(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
@@ -101,16 +110,20 @@ def _ids_by_key(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str], int]:
 
 @dataclass(frozen=True, slots=True)
 class PublishBatch:
-    """The parameters of ``publish_many`` (and ``existing_messages``), and the
-    ``(destination, idempotency_key)`` of each message in the order given."""
+    """The parameter of ``publish_many`` (one JSON array for ``outbox.publish_batch``), and
+    the ``(destination, idempotency_key)`` of each message in the order given."""
 
     params: dict[str, Any]
     keys: tuple[tuple[str, str], ...]
 
 
-def message_batch(messages: Sequence[OutgoingMessage]) -> PublishBatch:
-    """Validate ``messages`` and encode them as one JSON array; a message without an
-    idempotency key gets a random one, so every message can be told apart.
+def message_batch(messages: Sequence[OutgoingMessage], *, built: bool = False) -> PublishBatch:
+    """Check ``messages`` against the publish contract and encode them as one JSON array; a
+    message without an idempotency key gets a random one, so every message can be told apart.
+
+    ``built`` marks messages this package built itself from checked input (the checkout and
+    the after-sale calls): their keys and payloads are known to be in shape, so the walk over
+    each payload, a cost on the hottest path, is skipped. The database checks them all anyway.
 
     Encoding happens here, before any statement is sent, so a payload that is not JSON fails
     with the message it belongs to named. orjson encodes a checkout's three messages in a
@@ -121,7 +134,8 @@ def message_batch(messages: Sequence[OutgoingMessage]) -> PublishBatch:
     correlation: uuid.UUID | None = None
     correlation_text: str | None = None
     for message in messages:
-        _validate(message)
+        if not built:
+            _validate(message)
         if message.correlation_id is not correlation:  # a batch usually shares one
             correlation = message.correlation_id
             correlation_text = None if correlation is None else str(correlation)
@@ -173,21 +187,43 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
-def _validate(message: OutgoingMessage) -> None:
-    if not isinstance(message.event_type, str) or not message.event_type.strip():
+def _validate(message: object) -> None:
+    if not isinstance(message, OutgoingMessage):
+        raise InvalidMessageError(f"expected an OutgoingMessage, got {type(message).__name__}")
+    limits.check_destination(message.destination)
+    limits.check_event_type(message.event_type)
+    limits.check_key("ordering_key", message.ordering_key)
+    if message.idempotency_key is not None:
+        limits.check_key("idempotency_key", message.idempotency_key)
+    limits.check_payload(message.payload)
+    correlation = message.correlation_id
+    if correlation is not None and not isinstance(correlation, uuid.UUID):
         raise InvalidMessageError(
-            "event_type must not be empty; pass what happened, e.g. 'order.placed'"
+            f"correlation_id must be a uuid.UUID or None, got {type(correlation).__name__}"
         )
-    if not isinstance(message.payload, Mapping):
+    limits.check_payload_size(len(_encode_payload(message)))
+
+
+def _encode_payload(message: OutgoingMessage) -> bytes:
+    try:
+        return _dumps(message.payload)
+    except orjson.JSONEncodeError as exc:
         raise InvalidMessageError(
-            f"payload must be a JSON object (a mapping), got {type(message.payload).__name__}"
-        )
-    if not isinstance(message.destination, str) or not message.destination:
-        raise InvalidMessageError("destination must name a row of outbox.destinations")
+            f"the {message.event_type} payload for {message.destination} is not JSON ({exc}); "
+            "send numbers, text, booleans, null, lists and objects with text keys (dates, "
+            "UUIDs and Decimals are converted for you)"
+        ) from None
+
+
+def _invalid(exc: psycopg.Error) -> InvalidMessageError:
+    hint = exc.diag.message_hint
+    return InvalidMessageError(f"{exc.diag.message_primary} ({hint})" if hint else str(exc))
 
 
 class _translate_errors:
-    """Turn the database's refusal of a destination into an error that says what to do."""
+    """Turn the database's refusal of a message into ``InvalidMessageError``, naming the rule
+    and the fix; the caller's transaction is then aborted and must be rolled back, unless a
+    savepoint of the caller's own (the checkout's) undoes it."""
 
     def __enter__(self) -> None:
         return None
@@ -195,8 +231,5 @@ class _translate_errors:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        if isinstance(exc, psycopg.errors.ForeignKeyViolation) and "destination" in str(exc):
-            raise InvalidMessageError(
-                "unknown destination: register it in outbox.destinations first "
-                f"(database said: {exc.diag.message_detail})"
-            ) from exc
+        if isinstance(exc, psycopg.errors.InvalidParameterValue):
+            raise _invalid(exc) from None

@@ -5,7 +5,9 @@
 CREATE OR REPLACE FUNCTION outbox.take_budget(
     destination text, wanted integer, per_window integer, window_seconds integer DEFAULT 60)
 RETURNS TABLE (granted integer, retry_in double precision)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     now_ts timestamptz := clock_timestamp();
     win timestamptz := to_timestamp(floor(extract(epoch FROM now_ts) / window_seconds) * window_seconds);

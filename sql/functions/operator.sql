@@ -3,14 +3,18 @@
 -- when and why.
 
 CREATE OR REPLACE FUNCTION outbox.actor() RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(nullif(current_setting('outbox.actor', true), ''), session_user::text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('outbox.actor', true), ''), session_user::text)
 $$;
 COMMENT ON FUNCTION outbox.actor() IS 'Who is acting: the outbox.actor setting (the CLI sets it) or the database user.';
 
 CREATE OR REPLACE FUNCTION outbox.retry(message_id bigint, reason text DEFAULT NULL)
 RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     changed integer;
 BEGIN
@@ -31,7 +35,9 @@ COMMENT ON FUNCTION outbox.retry(bigint, text) IS 'Send a dead or cancelled mess
 
 CREATE OR REPLACE FUNCTION outbox.retry_dead(destination text, error_code text DEFAULT NULL, reason text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     changed integer;
 BEGIN
@@ -50,7 +56,9 @@ COMMENT ON FUNCTION outbox.retry_dead(text, text, text) IS 'Send again every dea
 
 CREATE OR REPLACE FUNCTION outbox.cancel(message_id bigint, reason text)
 RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     changed integer;
 BEGIN
@@ -78,10 +86,12 @@ CREATE OR REPLACE FUNCTION outbox.replay(
     destination text, since timestamptz, until timestamptz DEFAULT now(),
     event_type text DEFAULT NULL, reason text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
     copied integer;
-    stamp text := to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS.US');
+    stamp text := pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS.US');
 BEGIN
     INSERT INTO outbox.messages (destination, event_type, payload, ordering_key, idempotency_key, correlation_id)
     SELECT m.destination, m.event_type, m.payload, m.ordering_key,
@@ -94,7 +104,7 @@ BEGIN
     GET DIAGNOSTICS copied = ROW_COUNT;
     INSERT INTO outbox.operator_actions (actor, action, destination, detail, reason, affected)
     VALUES (outbox.actor(), 'replay', replay.destination,
-            format('since=%s until=%s event_type=%s', replay.since, replay.until,
+            pg_catalog.format('since=%s until=%s event_type=%s', replay.since, replay.until,
                    coalesce(replay.event_type, 'all')), replay.reason, copied);
     RETURN copied;
 END
@@ -105,7 +115,9 @@ CREATE OR REPLACE FUNCTION outbox.message_history(message_id bigint)
 RETURNS TABLE (at timestamptz, kind text, number integer, worker text, outcome text,
                http_status integer, error_code text, error_message text, duration_ms double precision,
                mapping_version text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
     SELECT m.created_at, 'published', NULL::integer, NULL, m.status::text, NULL::integer,
            NULL, m.event_type || ' to ' || m.destination, NULL::double precision, NULL
       FROM outbox.messages m WHERE m.id = message_history.message_id

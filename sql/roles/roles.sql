@@ -20,31 +20,37 @@ COMMENT ON ROLE outbox_storefront IS 'The storefront: places orders and publishe
 COMMENT ON ROLE outbox_dispatcher IS 'The dispatcher daemon: claims, records and maintains the outbox; pulls the catalog.';
 COMMENT ON ROLE outbox_readonly IS 'Dashboards and DBAs who only look: the views and tables, read-only.';
 
--- The storefront writes its orders and publishes; it may not touch delivery state.
+-- The storefront writes orders and their life after checkout and publishes; it may not touch
+-- delivery state, the catalog's prices or a session's capacity (those come from Salesforce and
+-- the catalog pull), and it writes messages only through outbox.publish / publish_batch.
 GRANT USAGE ON SCHEMA commerce, outbox TO outbox_storefront;
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA commerce TO outbox_storefront;
+GRANT SELECT ON ALL TABLES IN SCHEMA commerce TO outbox_storefront;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA commerce FROM outbox_storefront;
+GRANT INSERT, UPDATE ON commerce.customers, commerce.orders TO outbox_storefront;
+GRANT INSERT ON commerce.order_lines, commerce.payments, commerce.shipments,
+                commerce.shipment_lines, commerce.refunds, commerce.refund_lines
+      TO outbox_storefront;
+-- Checkout takes stock and seats (and records the units sold here in the stock ledger); a
+-- cancellation or refund gives them back.
+GRANT UPDATE (stock, updated_at) ON commerce.products TO outbox_storefront;
+GRANT INSERT ON commerce.stock_movements TO outbox_storefront;
+GRANT UPDATE (seats_taken) ON commerce.event_sessions TO outbox_storefront;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA outbox FROM outbox_storefront;
 GRANT SELECT ON outbox.destinations TO outbox_storefront;
+-- A retried checkout or cancellation finds the ids of the messages it published.
 GRANT SELECT (id, destination, idempotency_key, correlation_id) ON outbox.messages TO outbox_storefront;
-GRANT INSERT (destination, event_type, payload, ordering_key, idempotency_key, correlation_id)
-    ON outbox.messages TO outbox_storefront;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA outbox FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION outbox.publish(text, text, jsonb, text, text, uuid) TO outbox_storefront;
-GRANT EXECUTE ON FUNCTION outbox.notify_new_messages() TO outbox_storefront, outbox_dispatcher;
--- Called by the insert trigger; it runs with its owner's rights to mark older profile changes
--- superseded, which the storefront itself may not do.
-GRANT EXECUTE ON FUNCTION outbox.supersede_waiting_profile_changes(jsonb)
-    TO outbox_storefront, outbox_dispatcher;
 
--- The dispatcher owns delivery and maintenance.
+-- The dispatcher owns delivery and maintenance, and writes the operator audit through the
+-- operator functions; it can neither edit nor delete that audit.
 GRANT USAGE ON SCHEMA commerce, outbox TO outbox_dispatcher;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA outbox TO outbox_dispatcher;
+REVOKE UPDATE, DELETE, TRUNCATE ON outbox.operator_actions FROM outbox_dispatcher;
 GRANT SELECT ON ALL TABLES IN SCHEMA commerce TO outbox_dispatcher;
 GRANT INSERT, UPDATE ON commerce.products TO outbox_dispatcher;
 GRANT DELETE ON commerce.stock_movements TO outbox_dispatcher;  -- retention of reflected movements
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA outbox TO outbox_dispatcher;
 
--- Read-only: every table and view, no function that changes anything.
+-- Read-only: every table and view.
 GRANT USAGE ON SCHEMA commerce, outbox TO outbox_readonly;
 GRANT SELECT ON ALL TABLES IN SCHEMA commerce, outbox TO outbox_readonly;
-GRANT EXECUTE ON FUNCTION outbox.message_history(bigint) TO outbox_readonly;
-GRANT EXECUTE ON FUNCTION outbox.actor() TO outbox_readonly;
+
+-- Functions: sql/roles/grants.sql, applied after this file and on every migrate.
