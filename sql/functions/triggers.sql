@@ -80,6 +80,13 @@ BEGIN
           FROM outbox.messages m
           JOIN newest n ON m.destination = n.destination AND m.ordering_key = n.ordering_key
          WHERE m.status = 'pending' AND m.event_type = 'customer.updated' AND m.id < n.id
+           -- A live message of the key that is not a profile change (an order, whose snapshot
+           -- may carry another name) stands between them: the fold stops there.
+           AND NOT EXISTS (
+                SELECT 1 FROM outbox.messages x
+                 WHERE x.destination = m.destination AND x.ordering_key = m.ordering_key
+                   AND x.status IN ('pending', 'in_flight', 'retrying')
+                   AND x.id > m.id AND x.id < n.id AND x.event_type <> 'customer.updated')
          ORDER BY m.id
            FOR UPDATE OF m SKIP LOCKED
     ), replaced AS (

@@ -1,7 +1,7 @@
 """Money is always a number: no NaN amount in the commerce tables.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02
 
 PostgreSQL's numeric accepts 'NaN', and NaN passes every check the money columns had (NaN sorts
@@ -13,8 +13,8 @@ sql/roles, re-applied on every migrate.
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
