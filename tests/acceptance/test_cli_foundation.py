@@ -70,12 +70,12 @@ def test_cli_demo_delivers_orders_of_all_four_types_exactly_once(
     assert events == [("enrollment.requested",), ("event.registered",), ("order.placed",)]
 
 
-def test_cli_embedded_server_starts_reuses_and_stops(tmp_path: Path) -> None:
-    env = {"OUTBOX_DATA_DIR": str(tmp_path / "data"), "OUTBOX_DATABASE_URL": ""}
+def test_cli_embedded_server_starts_reuses_and_stops(tmp_path: Path, pg_root: Path) -> None:
+    env = {"OUTBOX_DATA_DIR": str(pg_root / "data"), "OUTBOX_DATABASE_URL": ""}
     first = _outbox("migrate", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
-    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()  # stopped on exit
+    assert (pg_root / "data" / "pgdata" / "PG_VERSION").exists()
+    assert not (pg_root / "data" / "pgdata" / "postmaster.pid").exists()  # stopped on exit
     url = _outbox("db", "url", env=env, cwd=tmp_path).stdout.strip()
     with psycopg.connect(url) as conn:  # kept running for a DBA, data from the first run
         assert conn.execute("SELECT count(*) FROM outbox.destinations").fetchone() == (4,)
