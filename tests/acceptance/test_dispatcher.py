@@ -56,7 +56,11 @@ def test_three_dispatchers_deliver_5000_messages_exactly_once_in_key_order(
         webhook={
             "type": "webhook",
             "url": receiver.url,
-            "batch_size": 50,
+            # Three dispatchers x 3 batches x 25 heads = 225 leased keys at most, fewer than
+            # the 250 keys published: whichever two claim first, the third still finds heads
+            # to claim while the gate below holds every answer. (With batches of 50 two
+            # dispatchers could lease all 250 heads and the third wait on the gate forever.)
+            "batch_size": 25,
             "concurrency": 3,
             "timeout_seconds": 120,  # longer than the receiver's gate below
         },
@@ -78,6 +82,7 @@ def test_three_dispatchers_deliver_5000_messages_exactly_once_in_key_order(
         _publish_keyed(db_url, 5000, keys=250)
         wait_for(lambda: _delivered(db_url, 5000), timeout=120)
         assert [stop(p) for p in procs] == [0, 0, 0]
+    assert not receiver.gate_timed_out, "the third dispatcher never held a lease"
     assert len(receiver.counts) == 5000
     assert set(receiver.counts.values()) == {1}
     by_key: dict[str, list[int]] = {}
