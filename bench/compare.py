@@ -41,7 +41,7 @@ from psycopg import sql
 
 from bench.dispatch import drain
 from bench.harness import figure, machine
-from dispatcher.database import ensure_database, start_embedded
+from dispatcher.cli.database import ensure_database, start_embedded
 from outbox import migrate
 
 NOOP = "noop"

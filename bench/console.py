@@ -21,7 +21,7 @@ import psycopg
 
 from bench.harness import figure, machine, scratch_database
 from dispatcher.ops.console import search_terms
-from dispatcher.ops.status import Sampler, roll_up_minutes
+from dispatcher.ops.sampler import Sampler, roll_up_minutes
 from outbox.queries import query
 
 RUNS = 7

@@ -28,7 +28,7 @@ import psycopg
 import yaml
 
 from bench.harness import figure, machine, scratch_database
-from dispatcher import claim
+from dispatcher.core import claim
 
 
 def _fill(url: str, count: int, *, keys: int = 0, contiguous: bool = False) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from dispatcher.database import ensure_database, start_embedded
+from dispatcher.cli.database import ensure_database, start_embedded
 from outbox import migrate
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psycopg
 
-from dispatcher.database import start_embedded
+from dispatcher.cli.database import start_embedded
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -24,8 +24,8 @@ import psycopg
 import yaml
 
 from bench.harness import figure, machine, scratch_database
-from dispatcher.sandboxes.salesforce import FaultKind, SandboxState, create_app, load_seed
-from dispatcher.sandboxes.serve import running_app
+from sandboxes.salesforce import FaultKind, SandboxState, create_app, load_seed
+from sandboxes.serve import running_app
 
 SECRET_ENV = "BENCH_SALESFORCE_SECRET"
 

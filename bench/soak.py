@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import figure, machine
-from dispatcher.demo.chaos import ChaosPlan, run_chaos
+from sandboxes.demo.chaos import ChaosPlan, run_chaos
 
 
 def main() -> None:

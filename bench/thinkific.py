@@ -28,14 +28,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench.harness import figure, machine, scratch_database
 from dispatcher.config import destination_config
+from dispatcher.core import destination as base
+from dispatcher.core.destination import Destination, Result
 from dispatcher.daemon import DestinationContext
-from dispatcher.destinations import base
-from dispatcher.destinations.base import Destination, Result
 from dispatcher.destinations.thinkific import build
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.sandboxes.serve import running_app
-from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, create_app
 from outbox.resources import resource_dir
+from sandboxes.serve import running_app
+from sandboxes.thinkific import API_BASE, SandboxSettings, create_app
 
 KEY_ENV = "THINKIFIC_BENCH_API_KEY"
 COURSES = (1001, 1002, 1003)

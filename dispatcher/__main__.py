@@ -1,5 +1,5 @@
 """``python -m dispatcher``: the ``outbox`` command."""
 
-from dispatcher.entry import main
+from dispatcher.cli.entry import main
 
 main()

@@ -31,14 +31,14 @@ from pydantic import (
 )
 
 from dispatcher.config_file import CONFIG_ENV, read_yaml
+from dispatcher.core.errors import ConfigError, ConfigIssue
+from dispatcher.core.redact import remember_secret
+from dispatcher.core.retry import RetryPolicy
+from dispatcher.core.worker import WorkerSettings
 from dispatcher.destinations.salesforce.settings import SANDBOX_URL, SalesforceOptions
 from dispatcher.destinations.salesforce.settings import load_settings as salesforce_settings
 from dispatcher.destinations.thinkific.settings import SANDBOX_API, ThinkificOptions
 from dispatcher.destinations.thinkific.settings import settings_from as thinkific_settings
-from dispatcher.errors import ConfigError, ConfigIssue
-from dispatcher.redact import remember_secret
-from dispatcher.retry import RetryPolicy
-from dispatcher.worker import WorkerSettings
 
 DAY = 86_400.0
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from dispatcher.errors import ConfigError, ConfigIssue
+from dispatcher.core.errors import ConfigError, ConfigIssue
 from dispatcher.mapping.document import expansion_problem
 
 CONFIG_ENV = "OUTBOX_CONFIG"

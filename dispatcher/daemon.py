@@ -23,25 +23,25 @@ import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.breaker import CircuitBreaker
 from dispatcher.config import Config, DestinationConfig, WebhookDestinationConfig, secret_headers
-from dispatcher.destinations.base import Destination
+from dispatcher.core.breaker import CircuitBreaker
+from dispatcher.core.destination import Destination
+from dispatcher.core.errors import ConfigError, ConfigIssue
+from dispatcher.core.listener import Listener
+from dispatcher.core.metrics import Metrics
+from dispatcher.core.worker import DestinationWorker
 from dispatcher.destinations.http import BreakerTransport
 from dispatcher.destinations.null import NullDestination
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from dispatcher.destinations.webhook import WebhookDestination
-from dispatcher.errors import ConfigError, ConfigIssue
-from dispatcher.http_server import EmbeddedServer
-from dispatcher.jobs import scheduled_jobs
-from dispatcher.listener import Listener
+from dispatcher.maintenance.schedule import scheduled_jobs
+from dispatcher.maintenance.scheduler import JobContext, start_scheduler
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.metrics import Metrics
 from dispatcher.ops import web
 from dispatcher.ops.access import HOW_TO_CONFIGURE, Access
 from dispatcher.ops.console import Console, Mapper
-from dispatcher.ops.status import Sampler
-from dispatcher.scheduler import JobContext, start_scheduler
-from dispatcher.worker import DestinationWorker
+from dispatcher.ops.sampler import Sampler
+from dispatcher.ops.server import EmbeddedServer
 from outbox.queries import query
 from outbox.resources import resource_dir
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import settings
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from dispatcher.database import start_embedded
+from dispatcher.cli.database import start_embedded
 from outbox import migrate
 from tests.fixtures.servers import PgServer
 

@@ -10,15 +10,15 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from dispatcher.breaker import CircuitBreaker
-from dispatcher.errors import (
+from dispatcher.core.breaker import CircuitBreaker
+from dispatcher.core.errors import (
     DeliveryError,
     NotSentError,
     PermanentError,
     RateLimitedError,
     RetryableError,
 )
-from dispatcher.redact import redact
+from dispatcher.core.redact import redact
 
 _TAG = re.compile(r"<(?:script|style)\b.*?</(?:script|style)>|<!--.*?-->|<[^>]*>", re.S | re.I)
 

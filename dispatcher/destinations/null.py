@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dispatcher.destinations.base import Message, Outcome
+from dispatcher.core.destination import Message, Outcome
 
 
 class NullDestination:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import httpx
 
-from dispatcher.destinations.base import Message, Outcome
+from dispatcher.core.destination import Message, Outcome
+from dispatcher.core.errors import PermanentError
+from dispatcher.core.retry import outcome_for_error
 from dispatcher.destinations.http import error_for_exception, error_for_response
-from dispatcher.errors import PermanentError
-from dispatcher.retry import outcome_for_error
 
 # RFC 9110 §5.5: a field value is visible ASCII, spaces and tabs; anything else (a newline, a
 # non-ASCII letter, a bidi control such as U+202E) cannot travel in a header as it is.

@@ -14,11 +14,11 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.metrics import Metrics
+from dispatcher.core.metrics import Metrics
+from dispatcher.core.redact import mask
 from dispatcher.ops import charts
 from dispatcher.ops.html import duration, h, link, moment, table
-from dispatcher.ops.status import Snapshot
-from dispatcher.redact import mask
+from dispatcher.ops.sampler import Snapshot
 from outbox.queries import query
 
 BREAKER = {0.0: "closed", 1.0: "half-open", 2.0: "open"}

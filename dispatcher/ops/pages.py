@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from dispatcher.core.redact import mask
 from dispatcher.mapping import MappedMessage
 from dispatcher.ops.html import action_form, h, link, moment, notice, table
-from dispatcher.redact import mask
 
 Row = Mapping[str, Any]
 

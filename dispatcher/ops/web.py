@@ -18,11 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from dispatcher.metrics import Metrics
+from dispatcher.core.metrics import Metrics
+from dispatcher.core.redact import mask
 from dispatcher.ops.console import Console, page, refuse
 from dispatcher.ops.glance import Glance
-from dispatcher.ops.status import Sampler
-from dispatcher.redact import mask
+from dispatcher.ops.sampler import Sampler
 
 STATIC = Path(__file__).parent / "static"
 

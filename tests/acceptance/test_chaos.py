@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.demo.chaos import ChaosPlan, run_chaos
+from sandboxes.demo.chaos import ChaosPlan, run_chaos
 
 pytestmark = pytest.mark.slow
 

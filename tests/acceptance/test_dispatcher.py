@@ -193,7 +193,7 @@ def test_retry_after_permanent_and_breaker(db_url: str, receiver: Receiver, tmp_
 def test_dispatcher_survives_a_postgres_restart(
     receiver: Receiver, tmp_path: Path, pg_root: Path
 ) -> None:
-    from dispatcher.database import ensure_database, start_embedded
+    from dispatcher.cli.database import ensure_database, start_embedded
     from outbox import migrate
 
     root = pg_root

@@ -18,11 +18,11 @@ import structlog
 import yaml
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.jobs import check_drift
-from dispatcher.sandboxes.salesforce import create_app
-from dispatcher.sandboxes.serve import running_app
-from dispatcher.scheduler import Job, JobContext, run_job
+from dispatcher.maintenance import check_drift
+from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from outbox.resources import resource_dir
+from sandboxes.salesforce import create_app
+from sandboxes.serve import running_app
 from tests.fixtures.processes import dispatchers, stop, wait_for, write_config
 
 

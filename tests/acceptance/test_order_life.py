@@ -8,9 +8,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from dispatcher.sandboxes.salesforce import SandboxState, create_app
-from dispatcher.sandboxes.serve import running_app
 from outbox import record_payment, record_shipment, refund
+from sandboxes.salesforce import SandboxState, create_app
+from sandboxes.serve import running_app
 from tests.conformance.salesforce_org import SECRET_ENV, place, seed_catalog
 from tests.fixtures.processes import dispatchers, status_counts, stop, wait_for, write_config
 

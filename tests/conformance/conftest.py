@@ -11,8 +11,8 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
-from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
-from dispatcher.sandboxes.salesforce.settings import utc_now
+from sandboxes.salesforce import SandboxSettings, create_app
+from sandboxes.salesforce.settings import utc_now
 from tests.conformance.salesforce_org import (
     BASE_URL,
     SECRET_ENV,

@@ -15,19 +15,19 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
-from dispatcher import claim, record
 from dispatcher.config import DestinationConfig, destination_config
+from dispatcher.core import claim, record
+from dispatcher.core.destination import Message, Outcome
+from dispatcher.core.record import Finished
+from dispatcher.core.retry import RetryPolicy, decide
+from dispatcher.core.worker import send_in_key_order
 from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.base import Message, Outcome
 from dispatcher.destinations.salesforce import SalesforceDestination, build
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.record import Finished
-from dispatcher.retry import RetryPolicy, decide
-from dispatcher.sandboxes.salesforce import SandboxSettings, SandboxState, create_app, load_seed
-from dispatcher.worker import send_in_key_order
 from outbox import place_order
 from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
+from sandboxes.salesforce import SandboxSettings, SandboxState, create_app, load_seed
 
 BASE_URL = "https://acme.my.salesforce.com"
 SECRET_ENV = "TEST_SALESFORCE_SECRET"

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from dispatcher.destinations.base import Result
+from dispatcher.core.destination import Result
 from outbox import (
     cancel_order,
     place_order,

@@ -15,14 +15,14 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from dispatcher.breaker import BreakerState, CircuitBreaker
+from dispatcher.core.breaker import BreakerState, CircuitBreaker
+from dispatcher.core.worker import DestinationWorker, WorkerSettings
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations.http import BreakerTransport
 from dispatcher.destinations.salesforce import build
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.sandboxes.salesforce import FaultKind
-from dispatcher.worker import DestinationWorker, WorkerSettings
 from outbox.resources import resource_dir
+from sandboxes.salesforce import FaultKind
 from tests.conformance.salesforce_org import BASE_URL, place, salesforce_config
 
 THRESHOLD, BATCH, CONCURRENCY = 3, 2, 4

@@ -14,10 +14,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
-from dispatcher.destinations.base import Result
-from dispatcher.sandboxes.salesforce import FaultKind
+from dispatcher.core.destination import Result
 from outbox import place_order, update_customer
 from outbox.models import CartLine, Customer, OrderRequest
+from sandboxes.salesforce import FaultKind
 from tests.conformance.salesforce_org import Org, make_org, salesforce_config
 
 EMAILS = ("ada@example.org", "grace@example.org", "alan@example.org")

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from dispatcher.destinations.base import Result
+from dispatcher.core.destination import Result
 from tests.conformance.salesforce_org import Org, place
 
 

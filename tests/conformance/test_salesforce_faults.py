@@ -8,9 +8,9 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.destinations.base import Result
-from dispatcher.sandboxes.salesforce import FaultKind, SandboxSettings
-from dispatcher.sandboxes.salesforce.settings import utc_now
+from dispatcher.core.destination import Result
+from sandboxes.salesforce import FaultKind, SandboxSettings
+from sandboxes.salesforce.settings import utc_now
 from tests.conformance.salesforce_org import Org, org_with, place
 
 

@@ -11,13 +11,13 @@ import httpx
 import psycopg
 import structlog
 
-from dispatcher.destinations.base import Result
+from dispatcher.core.destination import Result
 from dispatcher.destinations.salesforce import check_org_drift
-from dispatcher.jobs import check_drift
-from dispatcher.sandboxes.salesforce import FaultKind
-from dispatcher.scheduler import JobContext
+from dispatcher.maintenance import check_drift
+from dispatcher.maintenance.scheduler import JobContext
 from outbox import place_order, record_payment, refund
 from outbox.models import CartLine, Customer, OrderRequest
+from sandboxes.salesforce import FaultKind
 from tests.conformance.salesforce_org import Org, place, salesforce_config
 
 

@@ -8,13 +8,13 @@ import httpx
 import psycopg
 import pytest
 
-from dispatcher.destinations.base import Result
+from dispatcher.core.destination import Result
+from dispatcher.core.errors import ConfigError
 from dispatcher.destinations.salesforce import check_org_drift, fetch_describes, load_settings
-from dispatcher.errors import ConfigError
 from dispatcher.mapping import load
 from dispatcher.mapping.drift import DriftKind
-from dispatcher.sandboxes.salesforce import FaultKind
 from outbox.resources import resource_dir
+from sandboxes.salesforce import FaultKind
 from tests.conformance.salesforce_org import SECRET_ENV, Org, place, salesforce_config
 
 
@@ -24,7 +24,7 @@ def _contact(org: Org, email: str, key: str | None) -> str:
         body["Storefront_Customer_Id__c"] = key
     spec = org.sandbox.schema.get("Contact")
     assert spec is not None
-    from dispatcher.sandboxes.salesforce.writes import create
+    from sandboxes.salesforce.writes import create
 
     return create(org.sandbox, spec, body).id
 
@@ -119,7 +119,7 @@ async def test_salesforce_jwt_bearer_flow_signs_in(
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from dispatcher.sandboxes.salesforce import SandboxSettings
+    from sandboxes.salesforce import SandboxSettings
     from tests.conformance.salesforce_org import org_with
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.destinations.base import Message, Result
-from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
-from dispatcher.sandboxes.salesforce.settings import utc_now
+from dispatcher.core.destination import Message, Result
 from outbox import record_payment, record_shipment, refund
+from sandboxes.salesforce import SandboxSettings, create_app
+from sandboxes.salesforce.settings import utc_now
 from tests.conformance.salesforce_org import BASE_URL, Org, make_org, place, salesforce_config
 
 _numbers: Iterator[int] = itertools.count(1)

@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from dispatcher.sandboxes.salesforce import SandboxState, create_app
-from dispatcher.sandboxes.serve import running_app
+from sandboxes.salesforce import SandboxState, create_app
+from sandboxes.serve import running_app
 from tests.conformance.salesforce_org import SECRET_ENV, place, seed_catalog
 from tests.fixtures.processes import dispatchers, stop, wait_for, write_config
 

@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 from dispatcher.daemon import DestinationContext
 from dispatcher.destinations.salesforce import build
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
-from dispatcher.jobs import check_drift, pull_catalog
+from dispatcher.maintenance import check_drift, pull_catalog
+from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.scheduler import Job, JobContext, run_job
 from outbox.resources import resource_dir
 from tests.conformance.salesforce_org import Org, place, salesforce_config
 

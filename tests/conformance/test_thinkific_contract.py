@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from dispatcher.destinations.base import Outcome, Result
-from dispatcher.sandboxes.thinkific import API_BASE
-from dispatcher.sandboxes.thinkific.contract import (
+from dispatcher.core.destination import Outcome, Result
+from sandboxes.thinkific import API_BASE
+from sandboxes.thinkific.contract import (
     body_problems,
     operation,
     query_problems,

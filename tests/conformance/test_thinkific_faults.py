@@ -13,15 +13,15 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.config import destination_config
+from dispatcher.core.destination import Result
+from dispatcher.core.worker import DestinationWorker, WorkerSettings
 from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.base import Result
 from dispatcher.destinations.thinkific import build
 from dispatcher.destinations.thinkific.budget import SiteBudget
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.sandboxes.thinkific import SandboxSettings
-from dispatcher.worker import DestinationWorker, WorkerSettings
 from outbox import publish
 from outbox.resources import resource_dir
+from sandboxes.thinkific import SandboxSettings
 from tests.conformance.test_thinkific_site import (
     Site,
     deliver_one,

@@ -6,8 +6,8 @@ import os
 import uuid
 from typing import Any
 
-from dispatcher.destinations.base import Result
-from dispatcher.sandboxes.thinkific import API_BASE
+from dispatcher.core.destination import Result
+from sandboxes.thinkific import API_BASE
 from tests.conformance.test_thinkific_site import (
     COURSE,
     KEY_ENV,

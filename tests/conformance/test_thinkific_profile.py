@@ -11,10 +11,10 @@ from typing import Any
 
 import psycopg
 
-from dispatcher.destinations.base import Result
-from dispatcher.sandboxes.thinkific.store import User
+from dispatcher.core.destination import Result
 from outbox import place_order, update_customer
 from outbox.models import CartLine, Customer, OrderRequest
+from sandboxes.thinkific.store import User
 from tests.conformance.test_thinkific_site import (
     Site,
     course_order,

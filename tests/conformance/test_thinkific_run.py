@@ -9,9 +9,9 @@ import httpx
 import psycopg
 import pytest
 
-from dispatcher.sandboxes.serve import running_app
-from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, create_app
 from outbox import publish
+from sandboxes.serve import running_app
+from sandboxes.thinkific import API_BASE, SandboxSettings, create_app
 from tests.conformance.test_thinkific_site import enrollment_payload_factory, thinkific_options
 from tests.fixtures.processes import dispatchers, status_counts, stop, wait_for, write_config
 

@@ -22,19 +22,19 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
-from dispatcher import claim, record
 from dispatcher.config import destination_config
+from dispatcher.core import claim, record
+from dispatcher.core.destination import Message, Outcome, Result
+from dispatcher.core.record import Finished
+from dispatcher.core.retry import RetryPolicy, decide
+from dispatcher.core.worker import send_in_key_order
 from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.base import Message, Outcome, Result
 from dispatcher.destinations.thinkific import ThinkificDestination, build
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.record import Finished
-from dispatcher.retry import RetryPolicy, decide
-from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
-from dispatcher.worker import send_in_key_order
 from outbox import place_order
 from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
+from sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
 
 SITE_URL = "https://sandbox.thinkific.test"
 KEY_ENV = "THINKIFIC_TEST_API_KEY"

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.breaker import BreakerState, CircuitBreaker
+from dispatcher.core.breaker import BreakerState, CircuitBreaker
+from dispatcher.core.worker import DestinationWorker, WorkerSettings
 from dispatcher.destinations.http import BreakerTransport
 from dispatcher.destinations.webhook import WebhookDestination
-from dispatcher.worker import DestinationWorker, WorkerSettings
 from tests.fixtures.webhook_server import Receiver, webhook_receiver
 
 THRESHOLD = 3

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from dispatcher import claim, record
-from dispatcher.destinations.base import Outcome, Result
-from dispatcher.record import Finished
-from dispatcher.retry import RetryPolicy, decide
+from dispatcher.core import claim, record
+from dispatcher.core.destination import Outcome, Result
+from dispatcher.core.record import Finished
+from dispatcher.core.retry import RetryPolicy, decide
 
 
 @pytest.fixture

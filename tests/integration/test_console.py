@@ -13,12 +13,12 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
-from dispatcher.destinations.base import Result
+from dispatcher.core.destination import Result
+from dispatcher.core.metrics import Metrics
 from dispatcher.mapping import load
-from dispatcher.metrics import Metrics
 from dispatcher.ops.access import Access
 from dispatcher.ops.console import COOKIE, Console
-from dispatcher.ops.status import Sampler
+from dispatcher.ops.sampler import Sampler
 from dispatcher.ops.web import create_app
 from outbox import place_order
 from outbox.resources import resource_dir

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.metrics import Metrics
+from dispatcher.core.metrics import Metrics
 from dispatcher.ops.access import Access
 from dispatcher.ops.console import Console
-from dispatcher.ops.status import Sampler
+from dispatcher.ops.sampler import Sampler
 from dispatcher.ops.web import create_app
 from tests.fixtures.console import past_attempts_factory, publish_factory
 

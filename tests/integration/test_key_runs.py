@@ -13,9 +13,9 @@ import pytest
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.destinations.base import Message, Outcome, Result
-from dispatcher.retry import RetryPolicy
-from dispatcher.worker import DestinationWorker, WorkerSettings
+from dispatcher.core.destination import Message, Outcome, Result
+from dispatcher.core.retry import RetryPolicy
+from dispatcher.core.worker import DestinationWorker, WorkerSettings
 
 
 class ScriptedDestination:

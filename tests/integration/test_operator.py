@@ -11,10 +11,11 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from dispatcher import claim, operations, record
-from dispatcher.destinations.base import Outcome, Result
-from dispatcher.record import Finished
-from dispatcher.retry import RetryPolicy, decide
+from dispatcher.core import claim, record
+from dispatcher.core.destination import Outcome, Result
+from dispatcher.core.record import Finished
+from dispatcher.core.retry import RetryPolicy, decide
+from dispatcher.ops import messages
 
 
 @pytest.fixture
@@ -68,9 +69,9 @@ async def test_retry_of_a_dead_letter_is_then_delivered(
     dead = conn.execute("SELECT id, error_code, attempts FROM outbox.dead_letters").fetchall()
     assert dead == [(message_id, "INVALID_FIELD", 1)]
     conn.commit()  # operations join an open transaction; end the one our reads began
-    assert operations.retry(conn, message_id, "field renamed back", actor="ops:ada")
+    assert messages.retry(conn, message_id, "field renamed back", actor="ops:ada")
     assert await _deliver_all(aconn, Result.DELIVERED) == [message_id]
-    history = operations.history(conn, message_id)
+    history = messages.history(conn, message_id)
     assert [(h[1], h[4]) for h in history] == [
         ("published", "delivered"),
         ("attempt", "dead"),
@@ -87,7 +88,7 @@ async def test_retry_dead_selects_by_error_code(
     await _deliver_all(aconn, Result.DEAD, "STRING_TOO_LONG")
     _publish(conn, 2)
     await _deliver_all(aconn, Result.DEAD, "INVALID_FIELD")
-    assert operations.retry_dead(conn, "webhook", "INVALID_FIELD", "fixed mapping") == 2
+    assert messages.retry_dead(conn, "webhook", "INVALID_FIELD", "fixed mapping") == 2
     conn.commit()
     causes = conn.execute(
         "SELECT error_code, messages FROM outbox.dead_letter_causes ORDER BY 1"
@@ -107,7 +108,7 @@ async def test_cancel_needs_a_reason_and_beats_a_late_finisher(
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="say why"):
         conn.execute("SELECT outbox.cancel(%s, '')", (first,))
     conn.rollback()
-    assert operations.cancel(conn, first, "customer asked")
+    assert messages.cancel(conn, first, "customer asked")
     conn.commit()
     now = datetime.now(UTC)
     late = Finished(
@@ -130,7 +131,7 @@ async def test_replay_republishes_delivered_messages_in_order(
     for _ in ids:
         await _deliver_all(aconn, Result.DELIVERED)
     since = datetime.now(UTC) - timedelta(hours=1)
-    assert operations.replay(conn, "webhook", since, None, None, "restore") == 3
+    assert messages.replay(conn, "webhook", since, None, None, "restore") == 3
     conn.commit()
     copies = conn.execute(
         "SELECT payload->>'i', ordering_key, idempotency_key LIKE '%:replay:%' "
@@ -163,7 +164,7 @@ async def test_views_report_backlog_lag_and_blocked_keys(
     assert blocked == [("order:7", head, "retrying", 1, 1)]  # from its first failure on
     conn.commit()
     await claim.claim(aconn, destination="webhook", worker="w", limit=1, lease_seconds=30)
-    report = operations.status(conn)
+    report = messages.status(conn)
     webhook = next(d for d in report["destinations"] if d["destination"] == "webhook")
     assert webhook["undelivered"] == 2
     statuses = {(b["destination"], b["status"]): b["messages"] for b in report["backlog"]}

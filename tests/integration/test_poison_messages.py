@@ -13,10 +13,10 @@ import orjson
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher import claim
-from dispatcher.destinations.base import Message, Outcome, Result
-from dispatcher.redact import forget_secrets, remember_secret
-from dispatcher.worker import DestinationWorker, WorkerSettings
+from dispatcher.core import claim
+from dispatcher.core.destination import Message, Outcome, Result
+from dispatcher.core.redact import forget_secrets, remember_secret
+from dispatcher.core.worker import DestinationWorker, WorkerSettings
 
 
 def insert_rows(conn: psycopg.Connection[Any], rows: Sequence[tuple[str, str]]) -> list[int]:

@@ -14,10 +14,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
-from dispatcher.jobs import pull_catalog
-from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
-from dispatcher.sandboxes.serve import running_app
-from dispatcher.scheduler import Job, JobContext, run_job
+from dispatcher.maintenance import pull_catalog
+from dispatcher.maintenance.scheduler import Job, JobContext, run_job
+from sandboxes.salesforce import SandboxSettings, create_app
+from sandboxes.serve import running_app
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
-from dispatcher.jobs import pull_catalog
-from dispatcher.jobs.stock_push import push_stock
-from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
-from dispatcher.sandboxes.serve import running_app
-from dispatcher.scheduler import Job, JobContext, run_job
+from dispatcher.maintenance import pull_catalog
+from dispatcher.maintenance.scheduler import Job, JobContext, run_job
+from dispatcher.maintenance.stock_push import push_stock
 from outbox import CartLine, place_order
 from outbox.errors import OutOfStockError
+from sandboxes.salesforce import SandboxSettings, create_app
+from sandboxes.serve import running_app
 from tests.fixtures.catalog import order_factory
 
 BOOK = "01tDm0000000001IAA"  # WB-101 in the sandbox's seed

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dispatcher.config import load
-from dispatcher.errors import ConfigError
+from dispatcher.core.errors import ConfigError
 
 
 def test_config_reports_every_error_with_its_line(tmp_path: Path) -> None:

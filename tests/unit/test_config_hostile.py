@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dispatcher.config import destination_config, load
-from dispatcher.errors import ConfigError
-from dispatcher.redact import forget_secrets, redact
+from dispatcher.core.errors import ConfigError
+from dispatcher.core.redact import forget_secrets, redact
 
 BOMB = "\n".join(
     ["a: &a [x, x, x, x, x, x, x, x, x]"]

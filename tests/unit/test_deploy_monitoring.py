@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from dispatcher.metrics import Metrics
+from dispatcher.core.metrics import Metrics
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 RULES = DEPLOY / "prometheus" / "outbox-alerts.yaml"

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatcher.config import Config, load
-from dispatcher.errors import ConfigError
+from dispatcher.core.errors import ConfigError
 from dispatcher.mapping import check
 from dispatcher.mapping.errors import ConfigIssue
 from outbox.resources import resource_dir

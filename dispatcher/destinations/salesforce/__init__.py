@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from dispatcher.core.errors import ConfigError, ConfigIssue
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from dispatcher.destinations.salesforce.settings import (
@@ -20,7 +21,6 @@ from dispatcher.destinations.salesforce.settings import (
     load_settings,
 )
 from dispatcher.destinations.salesforce.writer import SalesforceDestination
-from dispatcher.errors import ConfigError, ConfigIssue
 from dispatcher.mapping import DestinationMapping
 from dispatcher.mapping.drift import Describe, DriftFinding, check_drift
 from dispatcher.mapping.drift import fetch_describes as _fetch_each

@@ -26,10 +26,10 @@ import httpx
 import jwt
 import structlog
 
+from dispatcher.core.errors import RetryableError
+from dispatcher.core.redact import redact, remember_secret
 from dispatcher.destinations.salesforce.errors import response_error
 from dispatcher.destinations.salesforce.settings import Credentials
-from dispatcher.errors import RetryableError
-from dispatcher.redact import redact, remember_secret
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME = 180  # seconds; simple-salesforce uses now + 3 minutes (API-NOTES §1.1)

@@ -16,7 +16,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.destinations.base import Message
+from dispatcher.core.destination import Message
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.mapping import DestinationMapping, MappingError
 from outbox.queries import query

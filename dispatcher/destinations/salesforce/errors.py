@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
+from dispatcher.core.errors import DeliveryError, PermanentError, RateLimitedError, RetryableError
+from dispatcher.core.redact import redact
 from dispatcher.destinations.http import RETRYABLE_STATUSES, readable_body, retry_after_seconds
-from dispatcher.errors import DeliveryError, PermanentError, RateLimitedError, RetryableError
-from dispatcher.redact import redact
 
 RETRYABLE_CODES = frozenset(
     {

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from dispatcher.destinations.base import Message
+from dispatcher.core.destination import Message
 from dispatcher.destinations.salesforce.api import SalesforceApi, soql_literal
 from dispatcher.destinations.salesforce.plan import Key, Known, RecordWrite
 from dispatcher.destinations.salesforce.upsert import RecordResult

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatcher.destinations.base import Message, Outcome, Result
+from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.mapping import DestinationMapping, MappedRecord, MappingError, Operation
 
 Key = tuple[str, str]

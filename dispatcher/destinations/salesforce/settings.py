@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, ValidationError
 
-from dispatcher.errors import ConfigError, ConfigIssue
-from dispatcher.redact import remember_secret
+from dispatcher.core.errors import ConfigError, ConfigIssue
+from dispatcher.core.redact import remember_secret
 
 SANDBOX_URL = "http://127.0.0.1:8701"
 SANDBOX_CLIENT_ID = "sandbox-consumer-key"

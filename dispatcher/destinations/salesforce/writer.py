@@ -16,7 +16,9 @@ from typing import Any
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.destinations.base import Message, Outcome
+from dispatcher.core.destination import Message, Outcome
+from dispatcher.core.errors import DeliveryError, RetryableError
+from dispatcher.core.retry import outcome_for_error
 from dispatcher.destinations.salesforce import catalog, identity
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.plan import (
@@ -29,10 +31,8 @@ from dispatcher.destinations.salesforce.plan import (
     refuse_blocked,
 )
 from dispatcher.destinations.salesforce.upsert import PER_COMPOSITE, RecordResult, chunks, upsert
-from dispatcher.errors import DeliveryError, RetryableError
 from dispatcher.mapping import DestinationMapping, Operation
 from dispatcher.mapping.reload import MappingSet
-from dispatcher.retry import outcome_for_error
 
 EXISTS_CODE = "DUPLICATE_VALUE"
 LOCKED_CODE = "FIELD_INTEGRITY_EXCEPTION"

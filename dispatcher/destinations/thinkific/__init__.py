@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dispatcher.core.errors import ConfigError, ConfigIssue
 from dispatcher.destinations.thinkific.budget import SiteBudget
 from dispatcher.destinations.thinkific.client import ThinkificClient
 from dispatcher.destinations.thinkific.destination import ThinkificDestination
@@ -23,7 +24,6 @@ from dispatcher.destinations.thinkific.settings import (
     ThinkificSettings,
     settings_from,
 )
-from dispatcher.errors import ConfigError, ConfigIssue
 from dispatcher.mapping import Mappings
 
 if TYPE_CHECKING:  # the daemon imports this package by name; no import back at run time

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
-from dispatcher.destinations.base import Message, Outcome, Result
+from dispatcher.core.destination import Message, Outcome, Result
+from dispatcher.core.errors import PermanentError
+from dispatcher.core.redact import redact
+from dispatcher.core.retry import outcome_for_error
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge, Enroller
 from dispatcher.destinations.thinkific.memory import SiteMemory
 from dispatcher.destinations.thinkific.profile import (
@@ -28,10 +31,7 @@ from dispatcher.destinations.thinkific.revoke import (
     Revoker,
     revocation_request,
 )
-from dispatcher.errors import PermanentError
 from dispatcher.mapping import MappingError, Mappings
-from dispatcher.redact import redact
-from dispatcher.retry import outcome_for_error
 
 Request = EnrollmentRequest | RevocationRequest | ProfileRequest
 

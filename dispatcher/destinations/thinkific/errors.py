@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
+from dispatcher.core.errors import DeliveryError, PermanentError
 from dispatcher.destinations.http import error_for_response
-from dispatcher.errors import DeliveryError, PermanentError
 
 _CODES = {
     400: "BAD_REQUEST",

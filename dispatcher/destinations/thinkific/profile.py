@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.destinations.base import Message
+from dispatcher.core.destination import Message
 from dispatcher.destinations.thinkific.client import ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge
 from dispatcher.destinations.thinkific.errors import unless_gone

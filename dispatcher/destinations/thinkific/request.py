@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dispatcher.destinations.base import Message
+from dispatcher.core.destination import Message
 from dispatcher.destinations.thinkific.client import parse_time
 from dispatcher.mapping import MappedMessage, MappingError, Mappings, Operation, organisation_key
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dispatcher.destinations.base import Message
+from dispatcher.core.destination import Message
 from dispatcher.destinations.thinkific.client import NEVER, ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge, wire_time
 from dispatcher.destinations.thinkific.errors import unless_gone

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dispatcher.errors import ConfigError, ConfigIssue
-from dispatcher.redact import remember_secret
+from dispatcher.core.errors import ConfigError, ConfigIssue
+from dispatcher.core.redact import remember_secret
 
 # API-NOTES §2.1 "Base URL"; the sandbox serves the same path on loopback.
 PUBLIC_API = "https://api.thinkific.com/api/public/v1"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from dispatcher.sandboxes.salesforce import SandboxSettings, SandboxState, create_app
+from sandboxes.salesforce import SandboxSettings, SandboxState, create_app
 
 BASE_URL = "https://acme.my.salesforce.com"
 V = "/services/data/v64.0"

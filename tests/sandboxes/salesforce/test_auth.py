@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
+from sandboxes.salesforce import SandboxSettings, create_app
 from tests.sandboxes.salesforce.conftest import BASE_URL, Clock, V
 
 # Keys of a token response: sf_token_response.json (simple-salesforce TOKEN_LOGIN_RESPONSE_SUCCESS)

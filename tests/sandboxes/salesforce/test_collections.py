@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from dispatcher.sandboxes.salesforce import FaultKind, SandboxState
+from sandboxes.salesforce import FaultKind, SandboxState
 from tests.sandboxes.salesforce.conftest import V
 
 # sf_collections_upsert_response.json: one UpsertResult.

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from dispatcher.sandboxes.salesforce import SandboxState
+from sandboxes.salesforce import SandboxState
 from tests.sandboxes.salesforce.conftest import V
 
 # sf_composite_response.json: one subrequest result.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from dispatcher.sandboxes.salesforce import FaultKind, SandboxSettings, SandboxState
-from dispatcher.sandboxes.salesforce.faults import ConnectionDropped
+from sandboxes.salesforce import FaultKind, SandboxSettings, SandboxState
+from sandboxes.salesforce.faults import ConnectionDropped
 from tests.sandboxes.salesforce.conftest import V, signed_in
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from dispatcher.sandboxes.salesforce import load_seed
+from sandboxes.salesforce import load_seed
 from tests.sandboxes.salesforce.conftest import V
 
 CREATE = f"{V}/composite/sobjects"

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from dispatcher.sandboxes.salesforce import SandboxSettings, load_seed
+from sandboxes.salesforce import SandboxSettings, load_seed
 from tests.sandboxes.salesforce.conftest import V, signed_in
 
 # sf_queryall_response.json / sf_query_more_pages.json: page keys.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from dispatcher.sandboxes.salesforce import load_seed
-from dispatcher.sandboxes.salesforce.ids import with_checksum
+from sandboxes.salesforce import load_seed
+from sandboxes.salesforce.ids import with_checksum
 from tests.sandboxes.salesforce.conftest import V
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dispatcher.sandboxes.salesforce import SandboxState
-from dispatcher.sandboxes.salesforce.ids import with_checksum
+from sandboxes.salesforce import SandboxState
+from sandboxes.salesforce.ids import with_checksum
 from tests.sandboxes.salesforce.conftest import V
 
 # sf_sobject_create_response.json: body keys, and a Location header.

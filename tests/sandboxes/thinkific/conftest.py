@@ -13,8 +13,8 @@ import pytest
 import yaml
 from starlette.applications import Starlette
 
-from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
-from dispatcher.sandboxes.thinkific.contract import load_contract
+from sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
+from sandboxes.thinkific.contract import load_contract
 
 BASE_URL = "https://api.thinkific.com"
 # 2026-08-05T16:34:19Z, 41 s before the minute boundary of the live rate-limit capture

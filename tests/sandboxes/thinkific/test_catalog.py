@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dispatcher.sandboxes.thinkific import SandboxState, load_seed
-from dispatcher.sandboxes.thinkific.settings import default_seed_path
+from sandboxes.thinkific import SandboxState, load_seed
+from sandboxes.thinkific.settings import default_seed_path
 from tests.sandboxes.thinkific.conftest import assert_matches_schema, new_user
 
 

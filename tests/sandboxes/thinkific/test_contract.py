@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from dispatcher.sandboxes.thinkific.contract import NOT_NULL, load_contract
+from sandboxes.thinkific.contract import NOT_NULL, load_contract
 from tests.sandboxes.thinkific.conftest import new_user
 
 # What a validator reads; the contract keeps exactly these keys of every schema.

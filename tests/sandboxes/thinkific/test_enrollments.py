@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from dispatcher.sandboxes.thinkific import SandboxSettings, create_app
+from sandboxes.thinkific import SandboxSettings, create_app
 from tests.sandboxes.thinkific.conftest import (
     Clock,
     assert_matches_schema,

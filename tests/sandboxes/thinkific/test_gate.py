@@ -10,14 +10,14 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from dispatcher.sandboxes.thinkific import (
+from sandboxes.thinkific import (
     ConnectionDropped,
     FaultKind,
     SandboxSettings,
     SandboxState,
     create_app,
 )
-from dispatcher.sandboxes.thinkific.ratelimit import RateLimiter
+from sandboxes.thinkific.ratelimit import RateLimiter
 from tests.sandboxes.thinkific.conftest import START, Clock, client_of, key_headers, new_user
 
 RATE_HEADERS = (

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from dispatcher.sandboxes.thinkific import API_BASE
+from sandboxes.thinkific import API_BASE
 
 _CONVERTOR = re.compile(r"\{(\w+):\w+\}")
 

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from dispatcher.sandboxes.thinkific import API_BASE, FaultKind, SandboxSettings, create_app
+from sandboxes.thinkific import API_BASE, FaultKind, SandboxSettings, create_app
 from tests.sandboxes.thinkific.conftest import key_headers
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dispatcher.destinations.base import Message
+from dispatcher.core.destination import Message
 from dispatcher.destinations.thinkific.request import enrollment_request
 from dispatcher.mapping import Mappings, organisation_key
 from tests.unit.mapping.payloads import (

@@ -1,0 +1,110 @@
+"""Claiming work: one statement per batch, committed before any delivery starts.
+
+Every function here takes a connection in autocommit mode: each statement is its own short
+transaction, which saves the BEGIN and COMMIT round trips on the hottest path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Buffer, Loader
+
+from dispatcher.core.destination import Message
+from outbox.queries import query
+
+
+class Unreadable:
+    """A payload that could not be decoded, kept as the reason instead of an exception."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _TolerantJsonb(Loader):
+    """jsonb as psycopg decodes it, except that one row's bad payload (nested deeper than the
+    interpreter's recursion allows, say) never fails the whole claim: the rows are already
+    leased when they are read, so an exception here would strand the batch in flight."""
+
+    def load(self, data: Buffer) -> Any:
+        try:
+            return json.loads(bytes(data))
+        except RecursionError:
+            return Unreadable("the payload is nested too deeply to decode")
+        except ValueError as exc:
+            return Unreadable(f"the payload is not JSON that can be decoded: {exc}")
+
+
+async def claim(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    destination: str,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    walk_from: str | None = None,
+    now: datetime | None = None,
+) -> list[Message]:
+    """Heads of keys with the runs queued behind them, sorted by id; see ``claim_messages``.
+
+    ``walk_from`` is the last ordering key this worker claimed: where the claim has to walk
+    the keys one by one, it starts after that key, so every key gets its turn.
+    """
+    params = {
+        "destination": destination,
+        "worker": worker,
+        "limit": limit,
+        "lease_seconds": lease_seconds,
+        "walk_from": walk_from,
+        "now": now,
+    }
+    cursor = conn.cursor()
+    cursor.adapters.register_loader("jsonb", _TolerantJsonb)
+    # prepare=False: always a custom plan, never one cached while the table was empty.
+    await cursor.execute(query("claim_messages"), params, prepare=False)
+    rows = await cursor.fetchall()
+    return sorted((_message(row) for row in rows), key=lambda m: m.id)
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    payload = row[5]
+    if not isinstance(payload, Unreadable):
+        return Message(*row)  # a JSON object: the table's CHECK allows nothing else
+    mid, event, key, idempotency_key, correlation_id, _, attempt, created_at = row
+    return Message(
+        mid, event, key, idempotency_key, correlation_id, {}, attempt, created_at, payload.reason
+    )
+
+
+async def reclaim_expired(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    destination: str,
+    worker: str,
+    now: datetime | None = None,
+) -> int:
+    cursor = await conn.execute(
+        query("reclaim_expired_leases"),
+        {"destination": destination, "worker": worker, "now": now},
+    )
+    return len(await cursor.fetchall())
+
+
+async def extend_leases(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    ids: Sequence[int],
+    worker: str,
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> None:
+    await conn.execute(
+        query("extend_leases"),
+        {"ids": list(ids), "worker": worker, "lease_seconds": lease_seconds, "now": now},
+    )
