@@ -30,8 +30,8 @@ from bench.harness import figure, machine, scratch_database
 from dispatcher.config import destination_config
 from dispatcher.core import destination as base
 from dispatcher.core.destination import Destination, Result
-from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.thinkific import build
+from dispatcher.destinations.context import DestinationContext
+from dispatcher.destinations.thinkific.build import build
 from dispatcher.mapping.reload import MappingSet
 from outbox.resources import resource_dir
 from sandboxes.serve import running_app

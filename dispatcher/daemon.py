@@ -8,14 +8,12 @@ once.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import signal
 import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,19 +21,25 @@ import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.config import Config, DestinationConfig, WebhookDestinationConfig, secret_headers
+from dispatcher.config import (
+    Config,
+    DestinationConfig,
+    SalesforceDestinationConfig,
+)
 from dispatcher.core.breaker import CircuitBreaker
-from dispatcher.core.destination import Destination
 from dispatcher.core.errors import ConfigError, ConfigIssue
 from dispatcher.core.listener import Listener
 from dispatcher.core.metrics import Metrics
 from dispatcher.core.worker import DestinationWorker
+from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.http import BreakerTransport
-from dispatcher.destinations.null import NullDestination
+from dispatcher.destinations.registry import build_destination
+from dispatcher.destinations.salesforce import check_org_drift
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
-from dispatcher.destinations.webhook import WebhookDestination
 from dispatcher.maintenance.schedule import scheduled_jobs
-from dispatcher.maintenance.scheduler import JobContext, start_scheduler
+from dispatcher.maintenance.scheduler import Job, JobContext, run_job, start_scheduler
+from dispatcher.mapping import DestinationMapping
+from dispatcher.mapping.drift import DriftFinding
 from dispatcher.mapping.reload import MappingSet
 from dispatcher.ops import web
 from dispatcher.ops.access import HOW_TO_CONFIGURE, Access
@@ -49,34 +53,6 @@ from outbox.resources import resource_dir
 def new_worker_id() -> str:
     """Unique per process start, so a restarted worker never mistakes old leases for its own."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationContext:
-    """What a native destination may use; built here, the composition root, and nowhere else."""
-
-    name: str
-    config: DestinationConfig
-    client: httpx.AsyncClient
-    pool: AsyncConnectionPool[Any]
-    mappings: MappingSet | None
-    sessions: SalesforceSessions | None = None  # one token per destination, shared with jobs
-
-
-def build_destination(context: DestinationContext) -> Destination:
-    """Built-in destinations here; native ones by their module's ``build(context)``."""
-    config, name = context.config, context.name
-    if config.type == "null":
-        return NullDestination(name, max_batch=config.batch_size)
-    if isinstance(config, WebhookDestinationConfig):
-        assert config.url is not None  # checked when the configuration was loaded
-        headers = secret_headers(config)
-        return WebhookDestination(
-            context.client, config.url, name=name, max_batch=config.batch_size, headers=headers
-        )
-    module = importlib.import_module(f"dispatcher.destinations.{config.type}")
-    destination: Destination = module.build(context)
-    return destination
 
 
 async def check_destination_names(
@@ -188,6 +164,27 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         for destination_client in clients.values():
             await destination_client.aclose()
     log.info("dispatcher stopped", worker=worker_id)
+
+
+async def run_job_now(database_url: str, job: Job) -> tuple[bool, str | None]:
+    """``outbox jobs run``: one tick of ``job`` now, with a pool and client of its own."""
+    async with (
+        httpx.AsyncClient() as client,
+        AsyncConnectionPool(
+            database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+        ) as pool,
+    ):
+        log = structlog.get_logger("outbox.jobs")
+        context = JobContext(pool, new_worker_id(), log, client=client)
+        return await run_job(job, context, force=True)
+
+
+async def org_drift(
+    org: SalesforceDestinationConfig, mapping: DestinationMapping
+) -> tuple[DriftFinding, ...]:
+    """``outbox mappings check --against salesforce``: the org's describe against ``mapping``."""
+    async with httpx.AsyncClient(timeout=org.timeout_seconds) as client:
+        return await check_org_drift(client, org.options, mapping, sandbox=org.sandbox)
 
 
 def _http_server(

@@ -17,9 +17,9 @@ from starlette.types import Receive, Scope, Send
 
 from dispatcher.core.breaker import BreakerState, CircuitBreaker
 from dispatcher.core.worker import DestinationWorker, WorkerSettings
-from dispatcher.daemon import DestinationContext
+from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.http import BreakerTransport
-from dispatcher.destinations.salesforce import build
+from dispatcher.destinations.salesforce.build import build
 from dispatcher.mapping.reload import MappingSet
 from outbox.resources import resource_dir
 from sandboxes.salesforce import FaultKind

@@ -11,9 +11,9 @@ import structlog
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
-from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.salesforce import build
+from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
+from dispatcher.destinations.salesforce.build import build
 from dispatcher.maintenance import check_drift, pull_catalog
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from dispatcher.mapping.reload import MappingSet

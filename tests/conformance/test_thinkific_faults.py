@@ -15,9 +15,9 @@ from psycopg_pool import AsyncConnectionPool
 from dispatcher.config import destination_config
 from dispatcher.core.destination import Result
 from dispatcher.core.worker import DestinationWorker, WorkerSettings
-from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.thinkific import build
+from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.thinkific.budget import SiteBudget
+from dispatcher.destinations.thinkific.build import build
 from dispatcher.mapping.reload import MappingSet
 from outbox import publish
 from outbox.resources import resource_dir

@@ -28,8 +28,9 @@ from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.record import Finished
 from dispatcher.core.retry import RetryPolicy, decide
 from dispatcher.core.worker import send_in_key_order
-from dispatcher.daemon import DestinationContext
-from dispatcher.destinations.thinkific import ThinkificDestination, build
+from dispatcher.destinations.context import DestinationContext
+from dispatcher.destinations.thinkific import ThinkificDestination
+from dispatcher.destinations.thinkific.build import build
 from dispatcher.mapping.reload import MappingSet
 from outbox import place_order
 from outbox.models import CartLine, Customer, OrderRequest

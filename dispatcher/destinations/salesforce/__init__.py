@@ -1,18 +1,17 @@
 """The ``salesforce`` destination: storefront events upserted into a Salesforce org.
 
-``build(context)`` is what the daemon calls for ``type: salesforce``; ``fetch_describes`` and
-``check_org_drift`` serve ``outbox mappings check --against salesforce``. Options are described
-in ``settings`` and ``docs/salesforce.md``.
+``build.build(context)`` is what the registry calls for ``type: salesforce``;
+``fetch_describes`` and ``check_org_drift`` serve ``outbox mappings check --against salesforce``
+and the drift job. Options are described in ``settings`` and ``docs/salesforce.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-from dispatcher.core.errors import ConfigError, ConfigIssue
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from dispatcher.destinations.salesforce.settings import (
@@ -25,39 +24,13 @@ from dispatcher.mapping import DestinationMapping
 from dispatcher.mapping.drift import Describe, DriftFinding, check_drift
 from dispatcher.mapping.drift import fetch_describes as _fetch_each
 
-if TYPE_CHECKING:
-    from dispatcher.daemon import DestinationContext
-
 __all__ = [
     "SalesforceDestination",
     "SalesforceSettings",
-    "build",
     "check_org_drift",
     "fetch_describes",
     "load_settings",
 ]
-
-
-def build(context: DestinationContext) -> SalesforceDestination:
-    config = context.config
-    assert config.type == "salesforce"  # how the daemon chose this module
-    settings = load_settings(
-        context.name, config.options, timeout_seconds=config.timeout_seconds, sandbox=config.sandbox
-    )
-    if context.mappings is None or not context.mappings.current.destinations.keys() & {
-        context.name,
-        "salesforce",
-    }:
-        raise ConfigError([ConfigIssue(
-            "mappings", f"destinations.{context.name}", "no Salesforce mapping is loaded",
-            "add mappings/salesforce.yaml (destination: salesforce) to the mappings folder",
-        )])  # fmt: skip
-    auth = context.sessions.auth(settings.credentials) if context.sessions else None
-    api = SalesforceApi(context.client, settings, auth=auth)
-    return SalesforceDestination(
-        context.name, api, context.pool, context.mappings,
-        max_batch=min(settings.max_batch, config.batch_size),
-    )  # fmt: skip
 
 
 async def fetch_describes(
