@@ -3,18 +3,14 @@ picklist value is seen within minutes, before records start failing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from psycopg.types.json import Jsonb
 
 from dispatcher.destinations.salesforce import check_org_drift
+from dispatcher.maintenance.scheduler import JobContext
 from dispatcher.mapping.drift import DriftFinding
 from dispatcher.mapping.reload import MappingSet
 from outbox.queries import query
 from outbox.resources import resource_dir
-
-if TYPE_CHECKING:
-    from dispatcher.maintenance.scheduler import JobContext
 
 
 async def run(context: JobContext) -> str:

@@ -11,12 +11,10 @@ Salesforce's count reflects them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from dispatcher.maintenance.scheduler import JobContext
 from outbox.queries import query
-
-if TYPE_CHECKING:
-    from dispatcher.maintenance.scheduler import JobContext
 
 DEFAULT_MAX_ROWS_PER_RUN = 1_000_000
 

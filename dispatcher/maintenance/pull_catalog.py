@@ -19,17 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
+from dispatcher.maintenance.scheduler import JobContext
 from dispatcher.maintenance.stock_push import Pushed, push_stock
 from outbox.queries import query
-
-if TYPE_CHECKING:
-    from dispatcher.maintenance.scheduler import JobContext
 
 OVERLAP = timedelta(seconds=1)
 DEFAULT_MARK_FIELD = "Storefront_Stock_Movement__c"

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from dispatcher.maintenance.scheduler import JobContext
 from outbox.queries import query
-
-if TYPE_CHECKING:
-    from dispatcher.maintenance.scheduler import JobContext
 
 
 async def run(context: JobContext) -> str:

@@ -8,12 +8,9 @@ within minutes rather than found at month end.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
+from dispatcher.maintenance.scheduler import JobContext
 from outbox.queries import query
-
-if TYPE_CHECKING:
-    from dispatcher.maintenance.scheduler import JobContext
 
 
 async def run(context: JobContext) -> str:

@@ -35,6 +35,7 @@ import yaml
 from dispatcher.cli.database import ensure_database, start_embedded
 from outbox import migrate
 from sandboxes import salesforce, thinkific
+from sandboxes.demo import boxes as demo_boxes
 from sandboxes.demo import run as demo_run
 from sandboxes.demo.shop import (
     DemoShop,
@@ -210,7 +211,7 @@ def run_chaos(workdir: Path, plan: ChaosPlan) -> ChaosReport:
         stack.callback(lambda: server.cleanup())
         url = ensure_database(server.get_uri(), "chaos")
         migrate.upgrade(url)
-        boxes = stack.enter_context(demo_run.sandboxes(chaos=False, seed=plan.seed))
+        boxes = stack.enter_context(demo_boxes.sandboxes(chaos=False, seed=plan.seed))
         _arm_faults(boxes, plan)
         try:
             demo_run.pull_until_complete(url, boxes, plan.catalog_pulls)

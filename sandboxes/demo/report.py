@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from sandboxes.demo.run import Sandboxes
+from sandboxes.demo.boxes import Sandboxes
 
 STATUSES = ("pending", "in_flight", "retrying", "delivered", "dead")
 
@@ -153,14 +152,3 @@ def _dead(result: Verdict, url: str, prefix: str) -> None:
     result.fact("dead letters", sum(n for *_, n in rows))
     for destination, code, n in rows:
         result.fact(f"  {destination} {code}", n)
-
-
-def inject_chaos(boxes: Sandboxes) -> None:
-    """Retryable trouble on both sides: the dispatcher must deliver everything anyway."""
-    from sandboxes import salesforce, thinkific
-
-    boxes.salesforce.faults.inject(salesforce.FaultKind.SERVER_UNAVAILABLE, probability=0.05)
-    boxes.salesforce.faults.inject(salesforce.FaultKind.UNABLE_TO_LOCK_ROW, probability=0.05)
-    boxes.salesforce.faults.inject(salesforce.FaultKind.LATENCY, latency_ms=50)
-    boxes.thinkific.faults.inject(thinkific.FaultKind.SERVER_ERROR, probability=0.05)
-    boxes.thinkific.faults.inject(thinkific.FaultKind.CLOUDFLARE, probability=0.03)

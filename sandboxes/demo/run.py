@@ -9,14 +9,9 @@ The Thinkific sandbox runs at a Thinkific Plus rate (1,200 requests a minute) so
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import psycopg
@@ -38,9 +33,9 @@ from dispatcher.destinations.salesforce.settings import SalesforceOptions
 from dispatcher.destinations.thinkific.settings import ThinkificOptions
 from dispatcher.maintenance import pull_catalog
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
-from sandboxes import salesforce as salesforce_sandbox
 from sandboxes import thinkific as thinkific_sandbox
 from sandboxes.demo import report
+from sandboxes.demo.boxes import THINKIFIC_DEMO_RATE, Sandboxes
 from sandboxes.demo.shop import (
     DemoShop,
     IncompleteCatalogError,
@@ -48,40 +43,11 @@ from sandboxes.demo.shop import (
     catalog_gaps,
     load_catalog,
 )
-from sandboxes.serve import running_app
 
-THINKIFIC_DEMO_RATE = 1200
 THINKIFIC_KEY_ENV = "OUTBOX_DEMO_THINKIFIC_API_KEY"
 # Short backoff, so a --chaos run shows retries and recovery within the minute rather than over
 # the day a production schedule spreads them across.
 DEMO_RETRY = RetryConfig(max_attempts=15, backoff_base_seconds=0.5, backoff_cap_seconds=5)
-
-
-@dataclass(frozen=True, slots=True)
-class Sandboxes:
-    salesforce_url: str
-    salesforce: Any  # the sandbox's state, for the final checks
-    thinkific_url: str
-    thinkific: Any
-
-
-@contextlib.contextmanager
-def sandboxes(*, chaos: bool, seed: int | None = None) -> Iterator[Sandboxes]:
-    """Both sandboxes on loopback ports; ``seed`` makes their injected faults repeatable."""
-    sf_app = salesforce_sandbox.create_app(salesforce_sandbox.SandboxSettings(random_seed=seed))
-    tk_app = thinkific_sandbox.create_app(
-        thinkific_sandbox.SandboxSettings(
-            rate_limit_per_minute=THINKIFIC_DEMO_RATE,
-            random_seed=None if seed is None else seed + 1,
-        )
-    )
-    with ExitStack() as stack:
-        sf_url = stack.enter_context(running_app(sf_app))
-        tk_url = stack.enter_context(running_app(tk_app))
-        boxes = Sandboxes(sf_url, sf_app.state.sandbox, tk_url, tk_app.state.sandbox)
-        if chaos:
-            report.inject_chaos(boxes)
-        yield boxes
 
 
 def demo_config(

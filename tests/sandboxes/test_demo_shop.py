@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from sandboxes import salesforce, thinkific
+from sandboxes.demo import boxes as demo_boxes
 from sandboxes.demo import run as demo_run
 from sandboxes.demo.chaos import Storefront
 from sandboxes.demo.shop import DemoShop, IncompleteCatalogError, catalog_gaps, load_catalog
@@ -43,7 +44,7 @@ def test_chaos_storefront_reports_an_empty_catalog_instead_of_crashing(
 
 
 def test_demo_pull_until_complete_retries_through_faults(db_url: str) -> None:
-    with demo_run.sandboxes(chaos=False, seed=4) as boxes:
+    with demo_boxes.sandboxes(chaos=False, seed=4) as boxes:
         rule = boxes.salesforce.faults.inject(salesforce.FaultKind.SERVER_UNAVAILABLE, remaining=3)
         demo_run.pull_until_complete(db_url, boxes, attempts=10)
         assert rule not in boxes.salesforce.faults.rules  # every injected failure was met
@@ -52,7 +53,7 @@ def test_demo_pull_until_complete_retries_through_faults(db_url: str) -> None:
 
 
 def test_demo_pull_until_complete_names_what_never_arrived(db_url: str) -> None:
-    with demo_run.sandboxes(chaos=False, seed=4) as boxes:
+    with demo_boxes.sandboxes(chaos=False, seed=4) as boxes:
         boxes.salesforce.faults.inject(salesforce.FaultKind.SERVER_UNAVAILABLE)
         with pytest.raises(IncompleteCatalogError) as refused:
             demo_run.pull_until_complete(db_url, boxes, attempts=2)
@@ -60,7 +61,7 @@ def test_demo_pull_until_complete_names_what_never_arrived(db_url: str) -> None:
 
 
 def _fault_draws(seed: int) -> tuple[list[bool], list[bool]]:
-    with demo_run.sandboxes(chaos=False, seed=seed) as boxes:
+    with demo_boxes.sandboxes(chaos=False, seed=seed) as boxes:
         sf, tk = boxes.salesforce.faults, boxes.thinkific.faults
         sf.inject(salesforce.FaultKind.SERVER_UNAVAILABLE, probability=0.3)
         tk.inject(thinkific.FaultKind.SERVER_ERROR, probability=0.3)
