@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 
 from dispatcher.core.errors import ConfigError, ConfigIssue
-from dispatcher.mapping.document import expansion_problem
 
 CONFIG_ENV = "OUTBOX_CONFIG"
 MAX_FILE_BYTES = 1_000_000
@@ -82,6 +81,10 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
 
 
 def _check_expansion(path: Path, root: yaml.Node) -> None:
+    # Imported when a file is read: the command line names CONFIG_ENV in every command's
+    # options, and must not load the mapping engine to do so.
+    from dispatcher.mapping.document import expansion_problem
+
     oversized = expansion_problem(root)
     if oversized is not None:
         where = f"{path}:{oversized.line}"

@@ -11,14 +11,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-import psycopg
 import typer
 
-from dispatcher.cli.database import DatabaseUrlError
-from dispatcher.core.errors import ConfigError, DeliveryError
 from dispatcher.core.redact import mask
-from dispatcher.mapping import MappingConfigError
 
 
 def run(app: Callable[..., Any]) -> int:
@@ -32,25 +27,38 @@ def run(app: Callable[..., Any]) -> int:
         return _say(f"{hint}: {text}" if hint and hint not in text else text, exc.exit_code)
     except typer.Abort:
         return _say("interrupted", 130)
-    except (ConfigError, MappingConfigError) as exc:
-        return _say(str(exc), 2)
-    except DatabaseUrlError as exc:
-        return _say(str(exc), 2)
-    except psycopg.Error as exc:
-        return _say(database_problem(exc), 1)
-    except httpx.HTTPError as exc:
-        return _say(f"cannot reach {_target(exc)}: {type(exc).__name__}: {exc}", 1)
-    except DeliveryError as exc:
-        return _say(str(exc), 1)
     except KeyboardInterrupt:
         return _say("interrupted", 130)
-    except Exception as exc:  # the last line of defence: still one line, never a traceback
-        return _say(f"{type(exc).__name__}: {exc}", 1)
+    except Exception as exc:  # classified by what it is; never a traceback
+        return _say(*_classify(exc))
     return result if isinstance(result, int) else 0
 
 
-def database_problem(exc: psycopg.Error) -> str:
+def _classify(exc: Exception) -> tuple[str, int]:
+    """The line and status for what a command raised. The error types are imported here, on
+    failure, so a command that never touched the network or the database does not load them."""
+    import httpx
+    import psycopg
+
+    from dispatcher.cli.database import DatabaseUrlError
+    from dispatcher.core.errors import ConfigError, DeliveryError
+    from dispatcher.mapping import MappingConfigError
+
+    if isinstance(exc, ConfigError | MappingConfigError | DatabaseUrlError):
+        return str(exc), 2
+    if isinstance(exc, psycopg.Error):
+        return database_problem(exc), 1
+    if isinstance(exc, httpx.HTTPError):
+        return f"cannot reach {_target(exc)}: {type(exc).__name__}: {exc}", 1
+    if isinstance(exc, DeliveryError):
+        return str(exc), 1
+    return f"{type(exc).__name__}: {exc}", 1  # the last line of defence: still one line
+
+
+def database_problem(exc: Any) -> str:
     """The server's own words (``outbox.retry: no message 7``) and its hint, on one line."""
+    import psycopg
+
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) or str(exc).strip().splitlines()[0]
     hint = getattr(diag, "message_hint", None)
@@ -65,7 +73,7 @@ def _param_name(exc: Exception) -> str | None:
     return str(opts[0]) if opts else None
 
 
-def _target(exc: httpx.HTTPError) -> str:
+def _target(exc: Any) -> str:
     try:
         return str(exc.request.url.copy_with(query=None))
     except RuntimeError:  # no request attached
