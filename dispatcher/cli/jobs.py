@@ -53,10 +53,11 @@ def jobs_run(
     from dispatcher.maintenance.schedule import scheduled_jobs
 
     logs.configure()
-    jobs = {job.name: job for job in scheduled_jobs(load_config(config))}
+    settings = load_config(config)
+    jobs = {job.name: job for job in scheduled_jobs(settings)}
     if name not in jobs:
         raise typer.BadParameter(f"no enabled job {name!r}; choose from {', '.join(sorted(jobs))}")
     db = database.resolve(database_url, folder=data_dir)
-    ran, detail = asyncio.run(daemon.run_job_now(db.url, jobs[name]))
+    ran, detail = asyncio.run(daemon.run_job_now(db.url, jobs[name], settings))
     console.print(f"{name}: {detail}" if ran else f"{name} is running on another dispatcher now")
     raise typer.Exit(0 if ran else 1)

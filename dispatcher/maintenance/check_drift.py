@@ -3,27 +3,30 @@ picklist value is seen within minutes, before records start failing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from psycopg.types.json import Jsonb
 
-from dispatcher.destinations.salesforce import check_org_drift
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import JobContext
-from dispatcher.mapping.drift import DriftFinding
-from dispatcher.mapping.reload import MappingSet
+from dispatcher.mapping.drift import DriftFinding, check_drift
 from outbox.queries import query
-from outbox.resources import resource_dir
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The org whose describe the mapping in use is compared with."""
+
+    org: SalesforceOrg
 
 
 async def run(context: JobContext) -> str:
-    if context.client is None:
-        raise RuntimeError("the drift check needs an HTTP client")
-    folder = context.settings.get("mappings_dir") or resource_dir("mappings")
-    mapping = MappingSet(folder).current.destinations["salesforce"]
-    options = context.settings.get("salesforce_options") or {}
-    sandbox = bool(context.settings.get("salesforce_sandbox", False))
-    name = str(context.settings.get("salesforce_destination", "salesforce"))
-    findings = await check_org_drift(
-        context.client, options, mapping, name=name, sandbox=sandbox, sessions=context.sessions
-    )
+    settings: Settings = context.settings
+    if context.mappings is None:
+        raise RuntimeError("the drift check needs the mappings in use")
+    mapping = context.mappings.current.destinations["salesforce"]
+    api = settings.org.api(context, "the drift check")
+    findings = await check_drift(mapping, api.describe)
     await record(context, mapping.version, findings)
     for finding in findings:
         # A line an alert can match: "mapping drift".

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatcher.config import PruneHistoryConfig
 from dispatcher.maintenance.scheduler import JobContext
 from outbox.queries import query
 
-DEFAULT_MAX_ROWS_PER_RUN = 1_000_000
-
 
 async def run(context: JobContext) -> str:
-    days = int(context.settings.get("retention_days", 30))
-    batch = int(context.settings.get("batch_size", 5000))
-    cap = int(context.settings.get("max_rows_per_run", DEFAULT_MAX_ROWS_PER_RUN))
+    settings: PruneHistoryConfig = context.settings or PruneHistoryConfig()
+    days, batch, cap = settings.retention_days, settings.batch_size, settings.max_rows_per_run
     pruned = 0
     async with context.pool.connection() as conn:
         found = await (await conn.execute(query("prune_frontier"), {"days": days})).fetchone()

@@ -17,20 +17,20 @@ every product on every run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from dispatcher.config import PullCatalogConfig
 from dispatcher.destinations.salesforce.api import SalesforceApi
-from dispatcher.destinations.salesforce.settings import load_settings
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import JobContext
 from dispatcher.maintenance.stock_push import Pushed, push_stock
 from outbox.queries import query
 
 OVERLAP = timedelta(seconds=1)
-DEFAULT_MARK_FIELD = "Storefront_Stock_Movement__c"
 PURCHASE_TYPES = {
     "Physical": "physical",
     "Digital License": "digital_license",
@@ -49,17 +49,23 @@ class Fields:
     safety: str | None
 
     @classmethod
-    def of(cls, settings: dict[str, Any]) -> Fields:
-        mark = settings.get("stock_mark_field", DEFAULT_MARK_FIELD)
-        safety = settings.get("safety_stock_field")
+    def of(cls, settings: PullCatalogConfig) -> Fields:
         return cls(
-            str(settings.get("stock_field", "Stock_Quantity__c")),
-            str(mark) if mark else None,
-            str(safety) if safety else None,
+            settings.stock_field,
+            settings.stock_mark_field or None,
+            settings.safety_stock_field or None,
         )
 
     def soql(self) -> str:
         return ", ".join(f for f in (self.stock, self.mark, self.safety) if f)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The org to pull from, and the job's section of the configuration."""
+
+    org: SalesforceOrg
+    job: PullCatalogConfig = field(default_factory=PullCatalogConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +77,9 @@ class Pulled:
 
 
 async def run(context: JobContext) -> str:
-    api = _api(context)
-    settings = context.settings
-    fields = Fields.of(settings)
+    settings: Settings = context.settings
+    api = settings.org.api(context, "the catalog pull")
+    fields = Fields.of(settings.job)
     pushed = Pushed(0, 0, [])
     if fields.mark is not None:
         pushed = await push_stock(api, context.pool, fields.stock, fields.mark)
@@ -91,7 +97,7 @@ async def run(context: JobContext) -> str:
             ).fetchone()
             or [0]
         )[0]
-        changed = await _apply(conn, pulled, int(settings.get("safety_stock", 0)), fields)
+        changed = await _apply(conn, pulled, settings.job.safety_stock, fields)
         for source, newest in pulled.newest.items():
             await conn.execute(query("set_watermark"), {"source": source, "watermark": newest})
         detail = "; ".join(pulled.errors[:3]) or None
@@ -114,17 +120,6 @@ async def run(context: JobContext) -> str:
         f"{written}read {len(pulled.products)} product(s) and {len(pulled.prices)} price(s), "
         f"changed {changed} row(s), {len(pulled.errors)} error(s)"
     )
-
-
-def _api(context: JobContext) -> SalesforceApi:
-    if context.client is None:
-        raise RuntimeError("the catalog pull needs an HTTP client")
-    options = context.settings.get("salesforce_options") or {}
-    sandbox = bool(context.settings.get("salesforce_sandbox", False))
-    name = str(context.settings.get("salesforce_destination", "salesforce"))
-    settings = load_settings(name, options, sandbox=sandbox)
-    auth = context.sessions.auth(settings.credentials) if context.sessions else None
-    return SalesforceApi(context.client, settings, auth=auth)
 
 
 async def _watermark(conn: Any, source: str) -> datetime | None:

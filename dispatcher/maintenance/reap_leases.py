@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dispatcher.config import ReapLeasesConfig
 from dispatcher.maintenance.scheduler import JobContext
 from outbox.queries import query
 
 
 async def run(context: JobContext) -> str:
-    threshold = float(context.settings.get("blocked_key_alert_seconds", 900))
+    settings: ReapLeasesConfig = context.settings or ReapLeasesConfig()
+    threshold = settings.blocked_key_alert_seconds
     async with context.pool.connection() as conn:
         reaped = await (
             await conn.execute(query("reap_all_leases"), {"worker": context.worker_id})

@@ -1,48 +1,37 @@
-"""Scheduled jobs, one module each; ``scheduled_jobs`` builds the list the daemon schedules."""
+"""Which jobs run, and with what: ``scheduled_jobs`` builds the list the daemon schedules, each
+job with its typed settings from the configuration model (defaults live there, once)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from dispatcher.config import Config, SalesforceDestinationConfig
+from dispatcher.config import Config, JobConfig, SalesforceDestinationConfig
 from dispatcher.maintenance import check_drift, prune_history, pull_catalog, reap_leases, reconcile
-from dispatcher.maintenance.scheduler import Job
-
-MAINTENANCE = {
-    "reap_leases": reap_leases.run,
-    "prune_history": prune_history.run,
-    "reconcile": reconcile.run,
-}
+from dispatcher.maintenance.org import SalesforceOrg
+from dispatcher.maintenance.scheduler import Job, JobFunction
 
 
 def scheduled_jobs(config: Config) -> list[Job]:
     if not config.jobs.enabled:
         return []
-    jobs = []
+    jobs = config.jobs
     found = [
         (n, d) for n, d in config.destinations.items() if isinstance(d, SalesforceDestinationConfig)
     ]
-    name, salesforce = found[0] if found else ("salesforce", None)
-    org = (
-        {
-            "salesforce_options": salesforce.options,
-            "salesforce_sandbox": salesforce.sandbox,
-            "salesforce_destination": name,
-        }
-        if salesforce is not None
-        else {}
-    )
-    pull = config.jobs.pull_catalog
-    if salesforce is not None and pull.enabled:
-        settings = {**pull.model_dump(), **org}
-        jobs.append(Job("pull_catalog", pull.interval_seconds, pull_catalog.run, settings))
-    drift = config.jobs.check_drift
-    if salesforce is not None and drift.enabled:
-        settings = {**drift.model_dump(), **org, "mappings_dir": config.mappings_dir}
-        jobs.append(Job("check_drift", drift.interval_seconds, check_drift.run, settings))
-    for name, function in MAINTENANCE.items():
-        settings = getattr(config.jobs, name)
-        if settings.enabled:
-            jobs.append(Job(name, settings.interval_seconds, function, settings.model_dump()))
-    # Every job's hold is its own setting (hold_seconds), read from its settings.
-    return [replace(job, hold_seconds=float(job.settings["hold_seconds"])) for job in jobs]
+    org = SalesforceOrg.of(*found[0]) if found else None
+    planned: list[tuple[str, JobConfig, JobFunction, object]] = []
+    if org is not None:
+        planned += [
+            ("pull_catalog", jobs.pull_catalog, pull_catalog.run,
+             pull_catalog.Settings(org, jobs.pull_catalog)),
+            ("check_drift", jobs.check_drift, check_drift.run, check_drift.Settings(org)),
+        ]  # fmt: skip
+    planned += [
+        ("reap_leases", jobs.reap_leases, reap_leases.run, jobs.reap_leases),
+        ("prune_history", jobs.prune_history, prune_history.run, jobs.prune_history),
+        ("reconcile", jobs.reconcile, reconcile.run, None),
+    ]
+    # Every job's hold is its own setting (hold_seconds).
+    return [
+        Job(name, section.interval_seconds, function, settings, hold_seconds=section.hold_seconds)
+        for name, section, function, settings in planned
+        if section.enabled
+    ]

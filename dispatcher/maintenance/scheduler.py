@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
+from dispatcher.mapping.reload import MappingSet
 from outbox.queries import query
 
 JobFunction = Callable[["JobContext"], Awaitable[str]]
@@ -29,9 +30,12 @@ class JobContext:
     pool: AsyncConnectionPool[Any]
     worker_id: str
     log: Any
-    settings: dict[str, Any] = field(default_factory=dict)
+    # The job's own settings: its section of the configuration model, or a frozen record the
+    # job module defines around it; None where a job has nothing to set.
+    settings: Any = None
     client: httpx.AsyncClient | None = None
     sessions: SalesforceSessions | None = None  # the daemon's tokens, shared with deliveries
+    mappings: MappingSet | None = None  # the mappings in use, reloads included
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +43,7 @@ class Job:
     name: str
     interval_seconds: float
     function: JobFunction
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None
     hold_seconds: float = 600.0  # a run still unfinished after this is presumed dead
 
 

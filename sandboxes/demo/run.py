@@ -32,6 +32,7 @@ from dispatcher.config import (
 from dispatcher.destinations.salesforce.settings import SalesforceOptions
 from dispatcher.destinations.thinkific.settings import ThinkificOptions
 from dispatcher.maintenance import pull_catalog
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from sandboxes import thinkific as thinkific_sandbox
 from sandboxes.demo import report
@@ -86,11 +87,8 @@ def demo_config(
 
 
 async def pull(url: str, boxes: Sandboxes) -> str | None:
-    settings = {
-        "salesforce_options": {"instance_url": boxes.salesforce_url},
-        "salesforce_sandbox": True,
-    }
-    job = Job("pull_catalog", 300.0, pull_catalog.run, settings)
+    org = SalesforceOrg({"instance_url": boxes.salesforce_url}, sandbox=True)
+    job = Job("pull_catalog", 300.0, pull_catalog.run, pull_catalog.Settings(org))
     async with (
         httpx.AsyncClient() as client,
         AsyncConnectionPool(

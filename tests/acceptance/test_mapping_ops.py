@@ -19,7 +19,9 @@ import yaml
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.maintenance import check_drift
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
+from dispatcher.mapping.reload import MappingSet
 from outbox.resources import resource_dir
 from sandboxes.salesforce import create_app
 from sandboxes.serve import running_app
@@ -107,10 +109,13 @@ async def test_drift_job_records_findings_for_dbas(
         "check_drift",
         300.0,
         check_drift.run,
-        {"salesforce_options": {"instance_url": url}, "salesforce_sandbox": True},
+        check_drift.Settings(SalesforceOrg({"instance_url": url}, sandbox=True)),
     )
     async with httpx.AsyncClient() as client:
-        context = JobContext(pool, "w", structlog.get_logger("test"), client=client)
+        mappings = MappingSet(resource_dir("mappings"))
+        context = JobContext(
+            pool, "w", structlog.get_logger("test"), client=client, mappings=mappings
+        )
         ran, detail = await run_job(job, context, force=True)
     assert ran
     assert detail is not None

@@ -15,6 +15,7 @@ from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.salesforce.auth import SalesforceSessions
 from dispatcher.destinations.salesforce.build import build
 from dispatcher.maintenance import check_drift, pull_catalog
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from dispatcher.mapping.reload import MappingSet
 from outbox.resources import resource_dir
@@ -34,14 +35,15 @@ async def test_salesforce_token_is_shared_by_deliveries_and_jobs_and_renewed_whe
         "salesforce", config, http, pool, MappingSet(resource_dir("mappings")), sessions
     )
     org = Org(sandbox, build(context), pool)
-    settings = {"salesforce_options": dict(config.options), "salesforce_destination": "salesforce"}
+    salesforce = SalesforceOrg(dict(config.options), name="salesforce")
     jobs = [
-        Job("pull_catalog", 5.0, pull_catalog.run, settings),
-        Job("check_drift", 5.0, check_drift.run, settings),
+        Job("pull_catalog", 5.0, pull_catalog.run, pull_catalog.Settings(salesforce)),
+        Job("check_drift", 5.0, check_drift.run, check_drift.Settings(salesforce)),
     ]
     job_context = JobContext(
-        pool, "w", structlog.get_logger("test"), client=http, sessions=sessions
-    )
+        pool, "w", structlog.get_logger("test"), client=http, sessions=sessions,
+        mappings=context.mappings,
+    )  # fmt: skip
     for number in range(3):  # three ticks of each job, a delivery between them
         for job in jobs:
             ran, detail = await run_job(job, job_context, force=True)

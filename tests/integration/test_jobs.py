@@ -11,7 +11,7 @@ import pytest
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.config import Config
+from dispatcher.config import Config, PruneHistoryConfig
 from dispatcher.maintenance import prune_history, reap_leases, reconcile
 from dispatcher.maintenance.schedule import scheduled_jobs
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
@@ -92,7 +92,12 @@ async def test_prune_history_removes_old_delivered_and_leaves_live_rows(
         "SELECT id, 1, 'w', created_at, created_at, 'delivered', 1 FROM outbox.messages"
     )
     conn.commit()
-    job = Job("prune_history", 3600.0, prune_history.run, {"retention_days": 30, "batch_size": 1})
+    job = Job(
+        "prune_history",
+        3600.0,
+        prune_history.run,
+        PruneHistoryConfig.model_construct(retention_days=30, batch_size=1),
+    )
     ran, detail = await run_job(job, _context(pool, "a"))
     assert ran
     assert detail is not None
@@ -115,7 +120,12 @@ async def test_prune_history_prunes_everything_old_when_no_message_is_recent(
         """
     )
     conn.commit()
-    job = Job("prune_history", 3600.0, prune_history.run, {"retention_days": 30, "batch_size": 2})
+    job = Job(
+        "prune_history",
+        3600.0,
+        prune_history.run,
+        PruneHistoryConfig.model_construct(retention_days=30, batch_size=2),
+    )
     ran, detail = await run_job(job, _context(pool, "a"))
     assert (ran, detail is not None and detail.startswith("pruned 5 message(s)")) == (True, True)
     assert conn.execute("SELECT count(*) FROM outbox.messages").fetchone() == (0,)
@@ -178,7 +188,7 @@ async def test_prune_history_removes_old_rows_inserted_after_recent_ones(
         """
     )
     conn.commit()
-    settings = {"retention_days": 30, "batch_size": 100}
+    settings = PruneHistoryConfig(retention_days=30, batch_size=100)
     ran, detail = await run_job(
         Job("prune_history", 3600.0, prune_history.run, settings), _context(pool, "a")
     )
@@ -204,7 +214,7 @@ async def test_prune_history_stops_at_the_per_run_cap(
         "FROM generate_series(1, 450)"
     )
     conn.commit()
-    settings = {"retention_days": 30, "batch_size": 100, "max_rows_per_run": 250}
+    settings = PruneHistoryConfig(retention_days=30, batch_size=100, max_rows_per_run=250)
     job = Job("prune_history", 3600.0, prune_history.run, settings)
     _, detail = await run_job(job, _context(pool, "a"))
     assert detail is not None
@@ -288,7 +298,12 @@ async def test_prune_history_removes_old_stock_movements_only_once_salesforce_re
         [ids[1], book["id"]],
     )
     conn.commit()
-    job = Job("prune_history", 3600.0, prune_history.run, {"retention_days": 30})
+    job = Job(
+        "prune_history",
+        3600.0,
+        prune_history.run,
+        PruneHistoryConfig(retention_days=30),
+    )
     _, detail = await run_job(job, _context(pool, "a"))
     assert detail is not None
     assert ", 2 stock movement(s) Salesforce's count reflects" in detail

@@ -12,9 +12,11 @@ import pytest
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
+from dispatcher.config import PullCatalogConfig
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
 from dispatcher.maintenance import pull_catalog
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from sandboxes.salesforce import SandboxSettings, create_app
 from sandboxes.serve import running_app
@@ -36,11 +38,8 @@ async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
 
 
 async def _pull(pool: AsyncConnectionPool[Any], url: str) -> str | None:
-    settings = {
-        "salesforce_options": {"instance_url": url},
-        "salesforce_sandbox": True,
-        "safety_stock": 2,
-    }
+    org = SalesforceOrg({"instance_url": url}, sandbox=True)
+    settings = pull_catalog.Settings(org, PullCatalogConfig(safety_stock=2))
     job = Job("pull_catalog", 300.0, pull_catalog.run, settings)
     async with httpx.AsyncClient() as client:
         context = JobContext(pool, "w", structlog.get_logger("test"), client=client)

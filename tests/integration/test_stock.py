@@ -19,9 +19,11 @@ import pytest
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
+from dispatcher.config import PullCatalogConfig
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.settings import load_settings
 from dispatcher.maintenance import pull_catalog
+from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from dispatcher.maintenance.stock_push import push_stock
 from outbox import CartLine, place_order
@@ -49,9 +51,9 @@ async def pool(db_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
 
 
 async def _pull(pool: AsyncConnectionPool[Any], url: str, **settings: Any) -> str:
-    job = Job("pull_catalog", 300.0, pull_catalog.run, {
-        "salesforce_options": {"instance_url": url}, "salesforce_sandbox": True,
-        **settings})  # fmt: skip
+    org = SalesforceOrg({"instance_url": url}, sandbox=True)
+    settings = pull_catalog.Settings(org, PullCatalogConfig(**settings))
+    job = Job("pull_catalog", 300.0, pull_catalog.run, settings)
     async with httpx.AsyncClient() as client:
         context = JobContext(pool, "w", structlog.get_logger("test"), client=client)
         ran, detail = await run_job(job, context, force=True)
