@@ -7,7 +7,7 @@ catalog look-up and describe fetches are the caller's.
 """
 
 from dispatcher.mapping.compiled import DestinationMapping, Mappings
-from dispatcher.mapping.errors import ConfigIssue, MappingConfigError, MappingError
+from dispatcher.mapping.errors import MappingConfigError, MappingError, MappingIssue
 from dispatcher.mapping.load import check, load, mapping_files
 from dispatcher.mapping.model import Owner
 from dispatcher.mapping.paths import Lookup
@@ -15,7 +15,6 @@ from dispatcher.mapping.records import FieldSets, MappedMessage, MappedRecord, O
 from dispatcher.mapping.transforms import organisation_key
 
 __all__ = [
-    "ConfigIssue",
     "DestinationMapping",
     "FieldSets",
     "Lookup",
@@ -23,6 +22,7 @@ __all__ = [
     "MappedRecord",
     "MappingConfigError",
     "MappingError",
+    "MappingIssue",
     "Mappings",
     "Operation",
     "Owner",

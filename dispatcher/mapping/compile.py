@@ -14,7 +14,7 @@ from typing import Any
 from dispatcher.mapping.compiled import CompiledCase, CompiledField
 from dispatcher.mapping.conditions import build_conditions
 from dispatcher.mapping.document import Document, Loc
-from dispatcher.mapping.errors import ConfigIssue, suggest
+from dispatcher.mapping.errors import MappingIssue, suggest
 from dispatcher.mapping.model import Case, FieldSpec, MappingFile, Owner, Reference
 from dispatcher.mapping.paths import PathRef, event_path, parse_path
 from dispatcher.mapping.schema import (
@@ -55,7 +55,7 @@ class FieldCompiler:
     mapping: MappingFile
     schema: DeclaredSchema
     value_maps: dict[str, ValueMap]
-    issues: list[ConfigIssue] = field(default_factory=list)
+    issues: list[MappingIssue] = field(default_factory=list)
 
     def issue(self, loc: Loc, message: str, fix: str) -> None:
         self.issues.append(self.document.issue(loc, message, fix))

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from dispatcher.mapping.errors import ConfigIssue
+from dispatcher.mapping.errors import MappingIssue
 
 Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -99,48 +99,48 @@ class Document:
                 return line
         return None
 
-    def issue(self, loc: Iterable[str | int], message: str, fix: str) -> ConfigIssue:
-        return ConfigIssue(self.file, self.line_of(loc), message, fix)
+    def issue(self, loc: Iterable[str | int], message: str, fix: str) -> MappingIssue:
+        return MappingIssue(self.file, self.line_of(loc), message, fix)
 
 
-def read_document(path: Path) -> tuple[Document, list[ConfigIssue]]:
+def read_document(path: Path) -> tuple[Document, list[MappingIssue]]:
     """Parse ``path``; a syntax error becomes an issue with the line the parser stopped at."""
     name = path.name
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return Document(name, None), [
-            ConfigIssue(name, None, f"cannot read: {exc}", "check the path")
+            MappingIssue(name, None, f"cannot read: {exc}", "check the path")
         ]
     except UnicodeDecodeError as exc:
         return Document(name, None), [
-            ConfigIssue(name, None, f"not UTF-8 (at byte {exc.start})", "save the file as UTF-8")
+            MappingIssue(name, None, f"not UTF-8 (at byte {exc.start})", "save the file as UTF-8")
         ]
     return parse_document(name, text)
 
 
-def parse_document(name: str, text: str) -> tuple[Document, list[ConfigIssue]]:
+def parse_document(name: str, text: str) -> tuple[Document, list[MappingIssue]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         oversized = expansion_problem(node) if node is not None else None
         if oversized is not None:
             return Document(name, None), [
-                ConfigIssue(name, oversized.line, oversized.problem, oversized.fix)
+                MappingIssue(name, oversized.line, oversized.problem, oversized.fix)
             ]
         lines: dict[Loc, int] = {(): 1}
-        issues: list[ConfigIssue] = []
+        issues: list[MappingIssue] = []
         data = _build(loader, node, (), lines, issues, name) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         return Document(name, None), [
-            ConfigIssue(name, line, f"invalid YAML: {problem}", "fix the syntax")
+            MappingIssue(name, line, f"invalid YAML: {problem}", "fix the syntax")
         ]
     except RecursionError:
         return Document(name, None), [
-            ConfigIssue(name, None, "nested too deeply", f"keep it within {MAX_DEPTH} levels")
+            MappingIssue(name, None, "nested too deeply", f"keep it within {MAX_DEPTH} levels")
         ]
     finally:
         loader.dispose()
@@ -152,7 +152,7 @@ def _build(
     node: yaml.Node,
     loc: Loc,
     lines: dict[Loc, int],
-    issues: list[ConfigIssue],
+    issues: list[MappingIssue],
     name: str,
 ) -> Any:
     if isinstance(node, yaml.MappingNode):
@@ -162,7 +162,7 @@ def _build(
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if key in result:
-                issues.append(ConfigIssue(name, line, f"duplicate key {key!r}", "keep only one"))
+                issues.append(MappingIssue(name, line, f"duplicate key {key!r}", "keep only one"))
             lines[(*loc, key)] = line
             result[key] = _build(loader, value_node, (*loc, key), lines, issues, name)
         return result
@@ -177,7 +177,7 @@ def _build(
 
 def validate_model(
     document: Document, model: type[M], loc: Loc = ()
-) -> tuple[M | None, list[ConfigIssue]]:
+) -> tuple[M | None, list[MappingIssue]]:
     """Validate ``document`` (or the part at ``loc``) against ``model``; issues carry lines."""
     data = document.data
     for part in loc:
@@ -188,7 +188,7 @@ def validate_model(
         return None, [_issue(document, loc, error) for error in exc.errors()]
 
 
-def _issue(document: Document, base: Loc, error: Any) -> ConfigIssue:
+def _issue(document: Document, base: Loc, error: Any) -> MappingIssue:
     loc: Loc = (*base, *error["loc"])
     where = ".".join(str(part) for part in loc) or "the file"
     kind = error["type"]

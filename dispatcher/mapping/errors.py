@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigIssue:
+class MappingIssue:
     """One problem found in a mapping or schema file, located well enough to fix it blind."""
 
     file: str
@@ -31,8 +31,8 @@ class ConfigIssue:
 class MappingConfigError(Exception):
     """The mapping files are invalid; carries every issue found, not just the first."""
 
-    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
-        self.issues: tuple[ConfigIssue, ...] = tuple(issues)
+    def __init__(self, issues: Sequence[MappingIssue]) -> None:
+        self.issues: tuple[MappingIssue, ...] = tuple(issues)
         lines = "\n".join(f"  {issue}" for issue in self.issues)
         super().__init__(f"{len(self.issues)} mapping problem(s):\n{lines}")
 

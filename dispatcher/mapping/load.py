@@ -18,7 +18,7 @@ from typing import Any
 from dispatcher.mapping.compile import FieldCompiler
 from dispatcher.mapping.compiled import DestinationMapping, Mappings
 from dispatcher.mapping.document import Document, read_document, validate_model
-from dispatcher.mapping.errors import ConfigIssue, MappingConfigError
+from dispatcher.mapping.errors import MappingConfigError, MappingIssue
 from dispatcher.mapping.model import MappingFile
 from dispatcher.mapping.paths import compile_path
 from dispatcher.mapping.schema import DeclaredSchema, builtin_schema, load_schema
@@ -39,12 +39,12 @@ def load(directory: Path) -> Mappings:
     directory = Path(directory)
     files = mapping_files(directory)
     if not files:
-        issue = ConfigIssue(
+        issue = MappingIssue(
             str(directory), None, "no mapping files (*.yaml)", "point at the mappings folder"
         )
         raise MappingConfigError([issue])
-    issues: list[ConfigIssue] = []
-    schemas: dict[str, tuple[DeclaredSchema | None, list[ConfigIssue]]] = {}
+    issues: list[MappingIssue] = []
+    schemas: dict[str, tuple[DeclaredSchema | None, list[MappingIssue]]] = {}
     loaded: dict[str, DestinationMapping] = {}
     for path in files:
         mapping, found = _load_file(path, schemas)
@@ -54,7 +54,7 @@ def load(directory: Path) -> Mappings:
         if mapping.destination in loaded:
             other = loaded[mapping.destination].file
             issues.append(
-                ConfigIssue(
+                MappingIssue(
                     path.name,
                     1,
                     f"destination {mapping.destination!r} is also mapped in {other}",
@@ -68,7 +68,7 @@ def load(directory: Path) -> Mappings:
     return Mappings(str(directory), version, MappingProxyType(loaded))
 
 
-def check(directory: Path) -> tuple[ConfigIssue, ...]:
+def check(directory: Path) -> tuple[MappingIssue, ...]:
     """The problems ``load`` would raise, for ``outbox mappings check``; empty when valid."""
     try:
         load(directory)
@@ -89,8 +89,8 @@ def content_hash(parts: Iterable[tuple[str, Any]]) -> str:
 
 
 def _load_file(
-    path: Path, schemas: dict[str, tuple[DeclaredSchema | None, list[ConfigIssue]]]
-) -> tuple[DestinationMapping | None, list[ConfigIssue]]:
+    path: Path, schemas: dict[str, tuple[DeclaredSchema | None, list[MappingIssue]]]
+) -> tuple[DestinationMapping | None, list[MappingIssue]]:
     document, issues = read_document(path)
     if issues:
         return None, issues
@@ -117,8 +117,8 @@ def _schema(
     directory: Path,
     document: Document,
     name: str,
-    cache: dict[str, tuple[DeclaredSchema | None, list[ConfigIssue]]],
-) -> tuple[DeclaredSchema | None, list[ConfigIssue]]:
+    cache: dict[str, tuple[DeclaredSchema | None, list[MappingIssue]]],
+) -> tuple[DeclaredSchema | None, list[MappingIssue]]:
     if name not in cache:
         if name.endswith(".yaml"):
             cache[name] = load_schema(directory / name)

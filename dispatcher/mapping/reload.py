@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatcher.mapping.compiled import Mappings
-from dispatcher.mapping.errors import ConfigIssue, MappingConfigError
+from dispatcher.mapping.errors import MappingConfigError, MappingIssue
 from dispatcher.mapping.load import load
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class ReloadResult:
 
     changed: bool
     version: str
-    issues: tuple[ConfigIssue, ...] = ()
+    issues: tuple[MappingIssue, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from dispatcher.mapping.document import Document, parse_document, read_document, validate_model
-from dispatcher.mapping.errors import ConfigIssue
+from dispatcher.mapping.errors import MappingIssue
 
 
 class FieldType(StrEnum):
@@ -133,7 +133,7 @@ class DeclaredSchema:
     content: Any  # the parsed file, for the content hash
 
 
-def load_schema(path: Path) -> tuple[DeclaredSchema | None, list[ConfigIssue]]:
+def load_schema(path: Path) -> tuple[DeclaredSchema | None, list[MappingIssue]]:
     document, issues = read_document(path)
     return _from_document(document, issues)
 
@@ -150,8 +150,8 @@ def builtin_schema(name: str) -> DeclaredSchema | None:
 
 
 def _from_document(
-    document: Document, issues: list[ConfigIssue]
-) -> tuple[DeclaredSchema | None, list[ConfigIssue]]:
+    document: Document, issues: list[MappingIssue]
+) -> tuple[DeclaredSchema | None, list[MappingIssue]]:
     if issues:
         return None, issues
     model, issues = validate_model(document, _SchemaModel)

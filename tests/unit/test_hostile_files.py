@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from dispatcher.config import Config, load
 from dispatcher.core.errors import ConfigError
 from dispatcher.mapping import check
-from dispatcher.mapping.errors import ConfigIssue
+from dispatcher.mapping.errors import MappingIssue
 from outbox.resources import resource_dir
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "outbox.yaml"
@@ -142,11 +142,11 @@ def mapping_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def check_within_bound(folder: Path) -> tuple[ConfigIssue, ...]:
+def check_within_bound(folder: Path) -> tuple[MappingIssue, ...]:
     started = time.perf_counter()
     issues = check(folder)
     assert time.perf_counter() - started < 3 * BOUND  # three files, each compiled
-    assert all(isinstance(issue, ConfigIssue) and issue.fix for issue in issues)
+    assert all(isinstance(issue, MappingIssue) and issue.fix for issue in issues)
     return issues
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.mapping import ConfigIssue, MappingConfigError, check, load
+from dispatcher.mapping import MappingConfigError, MappingIssue, check, load
 from tests.unit.mapping.conftest import MAPPINGS, MappingDirFactory, line_of
 
 BASE = """\
@@ -49,14 +49,14 @@ events:
 """
 
 
-def issues_for(factory: MappingDirFactory, text: str) -> tuple[ConfigIssue, ...]:
+def issues_for(factory: MappingDirFactory, text: str) -> tuple[MappingIssue, ...]:
     directory = factory(text)
     with pytest.raises(MappingConfigError) as caught:
         load(directory)
     return caught.value.issues
 
 
-def only_issue(factory: MappingDirFactory, old: str, new: str) -> tuple[ConfigIssue, int]:
+def only_issue(factory: MappingDirFactory, old: str, new: str) -> tuple[MappingIssue, int]:
     assert old in BASE
     text = BASE.replace(old, new)
     issues = issues_for(factory, text)
