@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dispatcher.config import Config, SalesforceDestinationConfig
-from dispatcher.jobs import check_drift, prune_history, pull_catalog, reap_leases, reconcile
+from dispatcher.jobs import (
+    check_drift,
+    prune_history,
+    pull_catalog,
+    pull_changes,
+    reap_leases,
+    reconcile,
+)
 from dispatcher.scheduler import Job
 
 MAINTENANCE = {
@@ -36,6 +43,10 @@ def scheduled_jobs(config: Config) -> list[Job]:
     if salesforce is not None and pull.enabled:
         settings = {**pull.model_dump(), **org}
         jobs.append(Job("pull_catalog", pull.interval_seconds, pull_catalog.run, settings))
+    changes = config.jobs.pull_changes
+    if salesforce is not None and changes.enabled:
+        settings = {**changes.model_dump(), **org, "mappings_dir": config.mappings_dir}
+        jobs.append(Job("pull_changes", changes.interval_seconds, pull_changes.run, settings))
     drift = config.jobs.check_drift
     if salesforce is not None and drift.enabled:
         settings = {**drift.model_dump(), **org, "mappings_dir": config.mappings_dir}
