@@ -8,8 +8,8 @@ therefore does no parsing, no schema look-ups and no pydantic work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
