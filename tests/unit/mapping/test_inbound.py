@@ -26,8 +26,10 @@ inbound:
 def test_inbound_owner_is_what_the_outbound_sections_say(
     mapping_dir_factory: MappingDirFactory,
 ) -> None:
-    text = BASE.replace("      Email: customer.email\n", "      Email: customer.email\n"
-                        "      Phone: {from: customer.email, owner: shared}\n") + INBOUND  # fmt: skip
+    shared_phone = (
+        "      Email: customer.email\n      Phone: {from: customer.email, owner: shared}\n"
+    )
+    text = BASE.replace("      Email: customer.email\n", shared_phone) + INBOUND
     mapping = load(mapping_dir_factory(text)).destinations["salesforce"]
     assert mapping.inbound["customer"].fields == (
         InboundField("LastName", "last_name", Owner.STOREFRONT),
