@@ -124,6 +124,31 @@ async def test_salesforce_inbound_contact_fields_reach_the_customer_once(
     ).fetchone() == (0,)
 
 
+async def test_salesforce_inbound_next_order_carries_the_corrections_and_keeps_them(
+    org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
+) -> None:
+    place(shop, "SO-1")
+    await org.deliver_due()
+    clock.tick()
+    contact = contact_of(org, "c-1")
+    await edit(org, http, "Contact", contact["Id"], Phone="555 0100", HasOptedOutOfEmail=True,
+               MailingCity="Leeds")  # fmt: skip
+    await pull(org, http)
+    clock.tick()
+    place(shop, "SO-2", email="so-1@example.org")
+    (payload,) = shop.execute(
+        "SELECT payload -> 'customer' FROM outbox.messages "
+        "WHERE event_type = 'order.placed' AND payload #>> '{order,number}' = 'SO-2'"
+    ).fetchone()
+    assert (payload["email_opt_out"], payload["phone"]) == (True, "555 0100")
+    assert [o.result for o in await org.deliver_due()] == [Result.DELIVERED]
+    after = contact_of(org, "c-1")
+    assert (after["HasOptedOutOfEmail"], after["Phone"], after["MailingCity"]) == (
+        True, "555 0100", "Leeds"
+    )  # fmt: skip
+    assert after["LastModifiedById"] == org.sandbox.settings.user_id  # the order did write it
+
+
 async def test_salesforce_inbound_a_storefront_rename_is_one_write_out_and_none_back(
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
