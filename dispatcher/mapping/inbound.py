@@ -38,7 +38,12 @@ COLUMNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
             }
         ),
         "organisations": MappingProxyType(
-            {"name": "text", "price_tier": "text", "credit_limit": "number"}
+            {
+                "name": "text",
+                "price_tier": "text",
+                "discount_percent": "number",
+                "credit_limit": "number",
+            }
         ),
     }
 )

@@ -76,6 +76,7 @@ CREATE TABLE commerce.organisations (
     name                  text NOT NULL,
     salesforce_account_id text,
     price_tier            text,
+    discount_percent      numeric(5, 2) CHECK (discount_percent BETWEEN 0 AND 100),
     credit_limit          numeric(12, 2) CHECK (credit_limit >= 0 AND credit_limit <> 'NaN'),
     updated_at            timestamptz NOT NULL DEFAULT now()
 );
@@ -83,8 +84,9 @@ COMMENT ON TABLE commerce.organisations IS 'Organisations customers buy for, as 
 COMMENT ON COLUMN commerce.organisations.key IS 'The organisation''s identity: its name trimmed and in lower case, as customers.organisation is matched (organisation_key).';
 COMMENT ON COLUMN commerce.organisations.name IS 'The organisation''s name as Salesforce spells it.';
 COMMENT ON COLUMN commerce.organisations.salesforce_account_id IS 'The business Account''s Salesforce Id.';
-COMMENT ON COLUMN commerce.organisations.price_tier IS 'Account.Price_Tier__c: the price tier the organisation''s buyers pay; null for list prices.';
-COMMENT ON COLUMN commerce.organisations.credit_limit IS 'Account.Credit_Limit__c: what the organisation may owe on invoice; null for no invoice credit.';
+COMMENT ON COLUMN commerce.organisations.price_tier IS 'Account.Price_Tier__c: the name of the price tier sales negotiated (List, Silver, Gold).';
+COMMENT ON COLUMN commerce.organisations.discount_percent IS 'Account.Discount_Percent__c: the tier''s discount off list prices, in percent; the reference checkout prices the organisation''s buyers'' lines with it. Null for list prices.';
+COMMENT ON COLUMN commerce.organisations.credit_limit IS 'Account.Credit_Limit__c: what the organisation may owe on unpaid invoice orders at once; the reference checkout refuses an invoice order beyond it. Null: no limit is kept here.';
 COMMENT ON COLUMN commerce.organisations.updated_at IS 'When a change from Salesforce last reached the row.';
 
 ALTER TABLE commerce.customers

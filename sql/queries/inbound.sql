@@ -96,7 +96,7 @@ SELECT count(*) FROM changed
 
 -- name: inbound_organisations :many
 -- The organisations a page of Account changes speaks for, locked until the page commits.
-SELECT o.key, o.name, o.price_tier, o.credit_limit
+SELECT o.key, o.name, o.price_tier, o.discount_percent, o.credit_limit
   FROM commerce.organisations o
  WHERE o.key = ANY(%(keys)s::text[])
  ORDER BY o.key
@@ -105,9 +105,10 @@ SELECT o.key, o.name, o.price_tier, o.credit_limit
 -- name: inbound_insert_organisations :one
 -- Organisations Salesforce knows as business Accounts and the storefront has no row for yet.
 WITH created AS (
-    INSERT INTO commerce.organisations (key, name, salesforce_account_id, price_tier, credit_limit)
+    INSERT INTO commerce.organisations
+           (key, name, salesforce_account_id, price_tier, discount_percent, credit_limit)
     SELECT r.key, coalesce(r.set ->> 'name', r.key), r.account_id, r.set ->> 'price_tier',
-           (r.set ->> 'credit_limit')::numeric
+           (r.set ->> 'discount_percent')::numeric, (r.set ->> 'credit_limit')::numeric
       FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(key text, account_id text, set jsonb)
         ON CONFLICT (key) DO NOTHING
     RETURNING 1
@@ -123,6 +124,9 @@ WITH changed AS (
                        ELSE o.name END,
            price_tier = CASE WHEN r.set ? 'price_tier' THEN r.set ->> 'price_tier'
                              ELSE o.price_tier END,
+           discount_percent = CASE WHEN r.set ? 'discount_percent'
+                                   THEN (r.set ->> 'discount_percent')::numeric
+                                   ELSE o.discount_percent END,
            credit_limit = CASE WHEN r.set ? 'credit_limit'
                                THEN (r.set ->> 'credit_limit')::numeric ELSE o.credit_limit END,
            updated_at = coalesce(%(now)s::timestamptz, now())
