@@ -20,6 +20,7 @@ from dispatcher import daemon, database, logs, operator
 from dispatcher.cli_options import ConfigFile, DatabaseUrl, DataDir, connect
 from dispatcher.config import SalesforceDestinationConfig
 from dispatcher.config import load as load_config
+from dispatcher.demo import inbound as demo_inbound
 from dispatcher.demo import report as demo_report
 from dispatcher.demo import run as demo_run
 from dispatcher.demo.shop import IncompleteCatalogError
@@ -287,6 +288,9 @@ def demo_command(
         config = demo_run.demo_config(boxes)
         seconds = asyncio.run(demo_run.deliver(db.url, config, shop, console, limit))
         result = demo_report.verdict(db.url, shop.prefix, shop.outcomes, boxes, seconds)
+        changes = demo_inbound.make_changes(db.url, boxes)
+        demo_inbound.pull(db.url, boxes, changes)
+        demo_inbound.report(result, db.url, changes)
     console.print(result.table())
     console.print(f"dispatcher log: {log_path}")
     if result.failures:
