@@ -40,10 +40,17 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sandbox_settings(clock: Clock) -> SandboxSettings:
-    return SandboxSettings(random_seed=7, clock=clock)
+    # Pages of two records, so every test reads several pages (nextRecordsUrl).
+    return SandboxSettings(random_seed=7, clock=clock, query_batch_size=2)
 
 
 async def pull(org: Org, http: Any) -> str:
+    detail = await pull_once(org, http)
+    assert detail.startswith("read "), detail  # a failed run's detail names the exception
+    return detail
+
+
+async def pull_once(org: Org, http: Any) -> str:
     settings = {
         "salesforce_options": {
             "instance_url": BASE_URL,
@@ -56,7 +63,6 @@ async def pull(org: Org, http: Any) -> str:
     ran, detail = await run_job(job, context, force=True)
     assert ran
     assert detail is not None
-    assert detail.startswith("read "), detail  # a failed run's detail names the exception
     return detail
 
 
@@ -276,3 +282,32 @@ async def test_salesforce_inbound_organisation_tier_and_credit_limit(
         "SELECT object_name, applied, conflict FROM outbox.inbound_summary ORDER BY 1"
     ).fetchall()
     assert summary == [("Account", 2, 0), ("Contact", 0, 0)]
+
+
+async def test_salesforce_inbound_a_run_failing_midway_applies_each_change_once(
+    org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
+) -> None:
+    place(shop, "SO-1", "SO-2", "SO-3")
+    await org.deliver_due()
+    clock.tick()
+    for n in (1, 2, 3):
+        await edit(org, http, "Contact", contact_of(org, f"c-{n}")["Id"], Phone=f"555 {n}")
+    fault = {"kind": "server_unavailable", "path": "/query/01g", "count": 1}
+    assert (await http.post("/__sandbox/faults", json=fault)).status_code == 200
+    failed = await pull_once(org, http)
+    assert failed.startswith("RetryableError"), failed
+    shop.commit()
+    # The first page of Accounts committed with its watermark; nothing of the rest.
+    assert shop.execute(
+        "SELECT object_name, count(*) FROM outbox.inbound_changes GROUP BY 1"
+    ).fetchall() == [("Account", 2)]
+    await pull(org, http)
+    rows = shop.execute(
+        "SELECT object_name, status, count(*) FROM outbox.inbound_changes GROUP BY 1, 2 "
+        "ORDER BY 1, 2"
+    ).fetchall()
+    assert rows == [("Account", "skipped", 3), ("Contact", "applied", 3)]
+    phones = shop.execute("SELECT phone FROM commerce.customers ORDER BY id").fetchall()
+    assert phones == [("555 1",), ("555 2",), ("555 3",)]
+    again = await pull(org, http)
+    assert again.endswith("0 new: none")
