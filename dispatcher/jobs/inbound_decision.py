@@ -26,6 +26,13 @@ from typing import Any
 from dispatcher.mapping.compiled import InboundField, InboundMapping
 from dispatcher.mapping.model import Owner
 
+# What the storefront's columns can hold (their CHECKs and numeric sizes): a value beyond them
+# is recorded and not applied, rather than failing the page, and every page after it, forever.
+RANGES: Mapping[str, tuple[Decimal, Decimal]] = {
+    "credit_limit": (Decimal(0), Decimal("9999999999.99")),
+    "discount_percent": (Decimal(0), Decimal(100)),
+}
+
 
 class InboundStatus(StrEnum):
     """Mirrors the CHECK on ``outbox.inbound_changes.status``."""
@@ -97,10 +104,14 @@ def decide(
     values: dict[str, Any] = {}
     conflicts: list[dict[str, Any]] = []
     kept: list[str] = []
+    refused: list[str] = []
     for spec in section.fields:
         value = normal(change.fields.get(spec.field))
         held = None if current is None else normal(current.get(spec.column))
         if value == held:
+            continue
+        if not _fits(spec.column, value):
+            refused.append(f"{spec.field} {value} does not fit {spec.column}")
             continue
         if new_row:
             values[spec.column] = value
@@ -115,11 +126,19 @@ def decide(
                 values[spec.column] = value
         else:
             values[spec.column] = value
+    note = "; ".join(refused) or None
     if conflicts:
-        return Decision(InboundStatus.CONFLICT, values, conflicts, "changed on both sides")
+        return Decision(InboundStatus.CONFLICT, values, conflicts, note or "changed on both sides")
     if values:
-        return Decision(InboundStatus.APPLIED, values)
-    return Decision(InboundStatus.SKIPPED, detail=_why_nothing(kept, ours))
+        return Decision(InboundStatus.APPLIED, values, detail=note)
+    return Decision(InboundStatus.SKIPPED, detail=note or _why_nothing(kept, ours))
+
+
+def _fits(column: str, value: Any) -> bool:
+    bounds = RANGES.get(column)
+    if bounds is None or value is None:
+        return True
+    return isinstance(value, Decimal) and bounds[0] <= value <= bounds[1]
 
 
 def _changed_in_salesforce(

@@ -92,3 +92,18 @@ def test_decide_new_row_takes_every_field_even_the_storefront_owned() -> None:
     decided = decide(SECTION, change(Phone="555"), None, previous=None, unsynced=False,
                      integration_user=INTEGRATION)  # fmt: skip
     assert decided.set == {"first_name": "Ada", "email": "ada@example.org", "phone": "555"}
+
+
+def test_decide_value_the_column_cannot_hold_is_recorded_not_applied() -> None:
+    section = InboundMapping(
+        "organisation", "Account", "Storefront_Account_Id__c", "organisations", "org:",
+        "storefront",
+        (InboundField("Credit_Limit__c", "credit_limit", Owner.SALESFORCE),
+         InboundField("Price_Tier__c", "price_tier", Owner.SALESFORCE)),
+    )  # fmt: skip
+    record = Change("001X", "2026-12-01T09:00:00.000+0000", "org:a", False, None, PERSON,
+                    {"Credit_Limit__c": -5.0, "Price_Tier__c": "Gold"})  # fmt: skip
+    decided = decide(section, record, {"credit_limit": None, "price_tier": None},
+                     previous=None, unsynced=False, integration_user=INTEGRATION)  # fmt: skip
+    assert (decided.status, decided.set) == (InboundStatus.APPLIED, {"price_tier": "Gold"})
+    assert decided.detail == "Credit_Limit__c -5 does not fit credit_limit"
