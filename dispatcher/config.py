@@ -230,9 +230,18 @@ class PullCatalogConfig(JobConfig):
     safety_stock_field: FieldName | None = None
 
 
+class PullChangesConfig(JobConfig):
+    interval_seconds: Interval = 60.0
+    # The Salesforce user Id the integration writes as; by default the one the token names.
+    integration_user_id: (
+        Annotated[str, Field(pattern=r"^005[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$")] | None
+    ) = None
+
+
 class JobsConfig(_Strict):
     enabled: bool = True
     pull_catalog: PullCatalogConfig = PullCatalogConfig()
+    pull_changes: PullChangesConfig = PullChangesConfig()
     check_drift: JobConfig = JobConfig()
     reap_leases: ReapLeasesConfig = ReapLeasesConfig()
     prune_history: PruneHistoryConfig = PruneHistoryConfig()

@@ -311,7 +311,7 @@ def _open(
 
 def _order(row: tuple[Any, ...], lines: Sequence[tuple[Any, ...]]) -> OrderState:
     now = OrderNow(row[1], row[2], row[3].strip(), row[6], row[9], row[10], row[7], row[8])
-    customer = CustomerRow(*row[13:22])
+    customer = CustomerRow(*row[13:24])
     typed = tuple(LineNow(*_line_values(line)) for line in lines)
     return OrderState(row[0], now, row[11], customer, typed)
 

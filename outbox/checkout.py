@@ -29,6 +29,7 @@ from outbox.events import (
 )
 from outbox.models import CartLine, OrderRequest, PlacedOrder, PurchaseType
 from outbox.order_request import check_order
+from outbox.organisation_terms import OrganisationTerms, check_credit, organisation_terms
 from outbox.publish import message_batch, message_ids
 from outbox.queries import query
 
@@ -86,7 +87,8 @@ def place_order(
 
 
 def _place(conn: psycopg.Connection[Any], order: OrderRequest, publish: bool) -> PlacedOrder:
-    products = _products(conn, order)
+    terms = organisation_terms(conn, order.customer.organisation)
+    products = _products(conn, order, terms)
     lines = [
         PricedLine(n, products[line.sku], line.quantity, line.unit_price, line.tax, None)
         for n, line in enumerate(order.lines, start=1)
@@ -109,7 +111,8 @@ def _place(conn: psycopg.Connection[Any], order: OrderRequest, publish: bool) ->
     customer = customer_cursor.fetchone()
     customer_cursor.close()
     assert customer is not None  # an upsert always returns its row
-    return _write(conn, order, customer, lines, query("publish_many") if publish else None)
+    publishing = query("publish_many") if publish else None
+    return _write(conn, order, customer, lines, publishing, terms)
 
 
 def _write(
@@ -118,10 +121,12 @@ def _write(
     customer: CustomerRow,
     lines: list[PricedLine],
     publish: str | None,
+    terms: OrganisationTerms | None = None,
 ) -> PlacedOrder:
     """Write the order and its lines, and publish with the ``publish`` statement (None: off)."""
     subtotal = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     tax = sum((line.tax for line in lines), Decimal("0"))
+    check_credit(conn, terms, order.order_number, order.payment_method, subtotal + tax)
     facts = OrderFacts(
         order.order_number,
         order.currency,
@@ -147,7 +152,9 @@ def _write(
     return PlacedOrder(row[0], order.order_number, customer.id, facts.total, tuple(ids))
 
 
-def _products(conn: psycopg.Connection[Any], order: OrderRequest) -> dict[str, ProductRow]:
+def _products(
+    conn: psycopg.Connection[Any], order: OrderRequest, terms: OrganisationTerms | None = None
+) -> dict[str, ProductRow]:
     skus = sorted({line.sku for line in order.lines})
     with conn.cursor(row_factory=class_row(ProductRow)) as cursor:
         rows = cursor.execute(query("products_by_sku"), {"skus": skus}).fetchall()
@@ -158,8 +165,9 @@ def _products(conn: psycopg.Connection[Any], order: OrderRequest) -> dict[str, P
             raise errors.UnknownSkuError(number, line.sku)
         if product.currency != order.currency:
             raise errors.CurrencyMismatchError(number, line.sku, order.currency, product.currency)
-        if line.unit_price != product.price:
-            raise errors.PriceMismatchError(number, line.sku, line.unit_price, product.price)
+        price = terms.price(product.price) if terms else product.price
+        if line.unit_price != price:
+            raise errors.PriceMismatchError(number, line.sku, line.unit_price, price)
         wants_session = product.purchase_type.is_event
         if wants_session and line.event_session_id is None:
             raise errors.InvalidSessionError(

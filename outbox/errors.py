@@ -57,6 +57,25 @@ class InvalidCustomerError(CheckoutError):
     """The customer details cannot be stored or sent on as given."""
 
 
+class CreditLimitExceededError(CheckoutError):
+    """An invoice order that would take its organisation past the credit limit Salesforce
+    sets (``Account.Credit_Limit__c``); nothing was written."""
+
+    def __init__(
+        self, order_number: str, organisation: str, limit: Decimal, owed: Decimal, total: Decimal
+    ) -> None:
+        self.order_number = order_number
+        self.organisation = organisation
+        self.limit = limit
+        self.owed = owed
+        self.total = total
+        super().__init__(
+            f"order {order_number!r}: {organisation!r} owes {owed} on unpaid invoices; "
+            f"{total} more would pass its credit limit of {limit}. Take another payment "
+            "method, or ask for the limit to be raised in Salesforce"
+        )
+
+
 class CartLineError(CheckoutError):
     """A problem with one line of the cart."""
 

@@ -47,6 +47,8 @@ class CustomerRow:
     marketing_consent: bool
     is_guest: bool
     version: int = 0  # commerce.customers.profile_version when the snapshot was taken
+    email_opt_out: bool = False  # Salesforce masters these two; they come back by pull_changes
+    phone: str | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,8 @@ class CustomerRow:
             "marketing_consent": self.marketing_consent,
             "guest": self.is_guest,
             "version": self.version,
+            "email_opt_out": self.email_opt_out,
+            "phone": self.phone,
         }
 
 

@@ -65,6 +65,7 @@ def demo_command(
     from dispatcher.cli import database, logs
     from outbox import migrate as schema
     from sandboxes.demo import boxes as demo_boxes
+    from sandboxes.demo import inbound as demo_inbound
     from sandboxes.demo import report as demo_report
     from sandboxes.demo import run as demo_run
     from sandboxes.demo.shop import IncompleteCatalogError
@@ -88,6 +89,9 @@ def demo_command(
         config = demo_run.demo_config(boxes)
         seconds = asyncio.run(demo_run.deliver(db.url, config, shop, console, limit))
         result = demo_report.verdict(db.url, shop.prefix, shop.outcomes, boxes, seconds)
+        changes = demo_inbound.make_changes(db.url, boxes)
+        demo_inbound.pull(db.url, boxes, changes)
+        demo_inbound.report(result, db.url, changes)
     console.print(result.table())
     console.print(f"dispatcher log: {log_path}")
     if result.failures:

@@ -4,7 +4,14 @@ job with its typed settings from the configuration model (defaults live there, o
 from __future__ import annotations
 
 from dispatcher.config import Config, JobConfig, SalesforceDestinationConfig
-from dispatcher.maintenance import check_drift, prune_history, pull_catalog, reap_leases, reconcile
+from dispatcher.maintenance import (
+    check_drift,
+    prune_history,
+    pull_catalog,
+    pull_changes,
+    reap_leases,
+    reconcile,
+)
 from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobFunction
 
@@ -22,6 +29,8 @@ def scheduled_jobs(config: Config) -> list[Job]:
         planned += [
             ("pull_catalog", jobs.pull_catalog, pull_catalog.run,
              pull_catalog.Settings(org, jobs.pull_catalog)),
+            ("pull_changes", jobs.pull_changes, pull_changes.run,
+             pull_changes.Settings(org, jobs.pull_changes)),
             ("check_drift", jobs.check_drift, check_drift.run, check_drift.Settings(org)),
         ]  # fmt: skip
     planned += [

@@ -8,6 +8,7 @@ therefore does no parsing, no schema look-ups and no pydantic work.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,27 @@ class CompiledSection:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundField:
+    field: str
+    column: str
+    owner: Owner  # STOREFRONT, SHARED or SALESFORCE
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMapping:
+    name: str
+    object_name: str
+    key_field: str
+    into: str
+    key_prefix: str
+    conflict_winner: str
+    fields: tuple[InboundField, ...]
+
+    def soql_fields(self) -> tuple[str, ...]:
+        return (self.key_field, *(f.field for f in self.fields))
+
+
+@dataclass(frozen=True, slots=True)
 class DestinationMapping:
     """One destination's mapping file, compiled; ``events`` lists sections in dependency order."""
 
@@ -114,6 +136,8 @@ class DestinationMapping:
     sections: Mapping[str, CompiledSection]
     events: Mapping[str, tuple[CompiledSection, ...]]
     lookup_tables: frozenset[str]
+    # Salesforce fields read back into storefront columns (``inbound:``; dispatcher.mapping.inbound)
+    inbound: Mapping[str, InboundMapping] = dataclasses.field(default_factory=dict)
 
     def apply(
         self, event_type: str, payload: Mapping[str, Any], lookup: Lookup | None = None

@@ -22,6 +22,8 @@ _CUSTOMER = {
     "marketing_consent": "boolean",
     "guest": "boolean",
     "version": "int",
+    "email_opt_out": "boolean",
+    "phone": "string|null",
 }
 
 _ORDER = {

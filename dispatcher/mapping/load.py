@@ -19,6 +19,7 @@ from dispatcher.mapping.compile import FieldCompiler
 from dispatcher.mapping.compiled import DestinationMapping, Mappings
 from dispatcher.mapping.document import Document, read_document, validate_model
 from dispatcher.mapping.errors import MappingConfigError, MappingIssue
+from dispatcher.mapping.inbound import compile_inbound
 from dispatcher.mapping.model import MappingFile
 from dispatcher.mapping.paths import compile_path
 from dispatcher.mapping.schema import DeclaredSchema, builtin_schema, load_schema
@@ -103,13 +104,14 @@ def _load_file(
     compiler = FieldCompiler(document, model, schema, _value_maps(model))
     sections = compile_sections(compiler)
     events = compile_events(compiler, sections)
+    inbound = compile_inbound(compiler, sections)
     if compiler.issues:
         return None, compiler.issues
     version = content_hash([(document.file, document.data), (schema.source, schema.content)])
     tables = frozenset().union(*(scope.tables for _, scope in sections.values()))
     compiled = MappingProxyType({name: section for name, (section, _) in sections.items()})
     return DestinationMapping(
-        model.destination, document.file, version, schema, compiled, events, tables
+        model.destination, document.file, version, schema, compiled, events, tables, inbound
     ), []
 
 

@@ -199,6 +199,21 @@ class ValueMapSpec(_Strict):
         }
 
 
+class InboundSection(_Strict):
+    """A Salesforce object read back into a storefront table (``inbound:``). Which side owns
+    each field is what the outbound sections say (``owner``); a field they do not map is
+    Salesforce's."""
+
+    object: str
+    key: str  # the external-ID field whose value names the storefront row
+    into: Literal["customers", "organisations"]
+    key_prefix: str = ""  # only records whose key starts with this (business Accounts: org:)
+    # Who keeps a shared field both sides changed since the last sync; the other value is
+    # recorded as a conflict.
+    conflict_winner: Literal["storefront", "salesforce"] = "storefront"
+    fields: dict[str, str]  # Salesforce field -> storefront column
+
+
 class MappingFile(_Strict):
     version: Literal[1]
     # The destinations a mapping can serve; any other name (a typo such as ``xsalesforce``)
@@ -208,3 +223,4 @@ class MappingFile(_Strict):
     value_maps: dict[str, ValueMapSpec] = {}
     objects: dict[str, Section]
     events: dict[str, list[str]]
+    inbound: dict[str, InboundSection] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ import psycopg
 
 from outbox import CartLine, Customer, OrderRequest, place_order
 from outbox.errors import CheckoutError
+from outbox.organisation_terms import organisation_terms
 
 FIRST = ("Ada", "Grace", "Alan", "Mary", "Florence", "Joseph", "Edith", "Ignaz", "Clara", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Seacole", "Nightingale", "Lister", "Cavell", "Semmelweis")
@@ -125,7 +126,7 @@ class DemoShop:
 
     def place(self, conn: psycopg.Connection[Any], order: OrderRequest) -> str:
         try:
-            place_order(conn, order)
+            place_order(conn, _at_tier_prices(conn, order))
             conn.commit()
             outcome = "placed"
         except CheckoutError as refused:
@@ -133,6 +134,16 @@ class DemoShop:
             outcome = f"refused: {type(refused).__name__}"
         self.outcomes[outcome] += 1
         return outcome
+
+
+def _at_tier_prices(conn: psycopg.Connection[Any], order: OrderRequest) -> OrderRequest:
+    """The cart as the storefront shows it to the buyer: an organisation's buyer sees its tier's
+    prices (the pull_changes job brings the tier from Salesforce)."""
+    terms = organisation_terms(conn, order.customer.organisation)
+    if terms is None:
+        return order
+    lines = tuple(replace(line, unit_price=terms.price(line.unit_price)) for line in order.lines)
+    return replace(order, lines=lines)
 
 
 def load_catalog(conn: psycopg.Connection[Any]) -> dict[str, dict[str, Any]]:

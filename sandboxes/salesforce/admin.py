@@ -12,8 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandboxes.salesforce import merge, writes
+from sandboxes.salesforce.errors import ApiError, RequestFailed
 from sandboxes.salesforce.faults import FaultKind
 from sandboxes.salesforce.records import record_json
+from sandboxes.salesforce.schema import ObjectSpec
 from sandboxes.salesforce.state import SandboxState
 
 
@@ -101,6 +104,60 @@ async def _records(request: Request) -> Response:
     return JSONResponse(body)
 
 
+class _Merge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    master: str
+    merged: list[str]
+
+
+def _refused(*errors: ApiError, status: int = 400) -> Response:
+    return JSONResponse([e.top_level() for e in errors], status_code=status)
+
+
+async def _record(request: Request) -> Response:
+    """A person's change in the org: ``PATCH`` edits fields, ``DELETE`` deletes the record. Both
+    run the org's validation and stamp the record with ``admin_user_id``, not the integration
+    user, as a change made in the Salesforce UI would."""
+    state = _state(request)
+    spec: ObjectSpec | None = state.schema.get(request.path_params["sobject"])
+    if spec is None:
+        return JSONResponse({"error": "unknown sObject"}, status_code=404)
+    record_id, user = request.path_params["record_id"], state.settings.admin_user_id
+    try:
+        if request.method == "DELETE":
+            writes.delete(state, spec, record_id, by=user)
+            return Response(status_code=204)
+        body = await request.json()
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "a JSON object of fields"}, status_code=400)
+        writes.update(state, spec, record_id, body, by=user)
+    except RequestFailed as failed:
+        return _refused(*failed.errors, status=failed.status)
+    except writes.RecordFailed as failed:
+        return _refused(*failed.errors)
+    found = state.store.get(spec.name, record_id)
+    base = "/services/data/v" + state.settings.latest_version
+    return JSONResponse(record_json(spec, found or {}, base))
+
+
+async def _merge(request: Request) -> Response:
+    """``POST /__sandbox/merge/{sobject}`` ``{"master": id, "merged": [ids]}``: a person merges
+    duplicates (rules in ``merge.py``)."""
+    state = _state(request)
+    spec = state.schema.get(request.path_params["sobject"])
+    if spec is None:
+        return JSONResponse({"error": "unknown sObject"}, status_code=404)
+    try:
+        asked = _Merge.model_validate_json(await request.body())
+    except ValidationError as refused:
+        return JSONResponse({"error": str(refused)}, status_code=400)
+    try:
+        merge.merge(state, spec, asked.master, asked.merged, by=state.settings.admin_user_id)
+    except RequestFailed as failed:
+        return _refused(*failed.errors, status=failed.status)
+    return JSONResponse({"master": asked.master, "merged": asked.merged})
+
+
 async def _revoke(request: Request) -> Response:
     _state(request).revoke_tokens()
     return Response(status_code=204)
@@ -110,5 +167,7 @@ ROUTES = [
     Route("/__sandbox/faults", _faults, methods=["GET", "POST", "DELETE"]),
     Route("/__sandbox/stats", _stats, methods=["GET"]),
     Route("/__sandbox/records/{sobject}", _records, methods=["GET"]),
+    Route("/__sandbox/records/{sobject}/{record_id}", _record, methods=["PATCH", "DELETE"]),
+    Route("/__sandbox/merge/{sobject}", _merge, methods=["POST"]),
     Route("/__sandbox/tokens/revoke", _revoke, methods=["POST"]),
 ]

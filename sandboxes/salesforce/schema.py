@@ -105,6 +105,7 @@ _SYSTEM_FIELDS: tuple[tuple[str, FieldType], ...] = (
     ("CreatedDate", FieldType.DATETIME),
     ("LastModifiedDate", FieldType.DATETIME),
     ("SystemModstamp", FieldType.DATETIME),
+    ("LastModifiedById", FieldType.ID),
 )
 
 

@@ -46,7 +46,8 @@ class SandboxSettings:
     schema_path: Path = field(default_factory=default_schema_path)
     seed_catalog: bool = True
     org_id: str = "00DSb0000000001AAA"
-    user_id: str = "005Sb0000000001AAA"
+    user_id: str = "005Sb0000000001AAA"  # the integration user every token runs as
+    admin_user_id: str = "005Sb0000000002AAA"  # the person behind the admin endpoints' changes
     random_seed: int | None = None
     clock: Callable[[], datetime] = utc_now
 

@@ -38,30 +38,49 @@ class Saved:
     created: bool
 
 
-def create(state: SandboxState, spec: ObjectSpec, body: dict[str, Any]) -> Saved:
+def create(
+    state: SandboxState, spec: ObjectSpec, body: dict[str, Any], *, by: str | None = None
+) -> Saved:
     values = _checked(state, spec, body, existing=None)
-    now = state.settings.clock().strftime(SF_DATETIME)
+    audit = stamps(state, by)
     record_id = state.store.new_id(spec.key_prefix)
     # Fields the create leaves out get the org's default (describe ``defaultedOnCreate``).
     defaults = {f.storage: f.default for f in spec.fields if f.default is not None}
-    stamps = {"CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now}
-    record = {**defaults, **values, **stamps, "Id": record_id, "IsDeleted": False}
+    created = {"CreatedDate": audit["SystemModstamp"], **audit}
+    record = {**defaults, **values, **created, "Id": record_id, "IsDeleted": False}
     state.store.insert(spec.name, record)
     state.store.count_write(spec.name, _write_key(spec, record), created=True)
     return Saved(record_id, created=True)
 
 
-def update(state: SandboxState, spec: ObjectSpec, record_id: str, body: dict[str, Any]) -> Saved:
+def update(
+    state: SandboxState,
+    spec: ObjectSpec,
+    record_id: str,
+    body: dict[str, Any],
+    *,
+    by: str | None = None,
+) -> Saved:
+    """An API write runs as the token's user (``settings.user_id``, the integration user);
+    ``by`` names another user, as the sandbox's admin endpoints do for a person's edit."""
     existing = state.store.get(spec.name, record_id)
     if existing is None:
         raise RequestFailed(404, NOT_FOUND)
     values = _checked(state, spec, body, existing=existing)
-    now = state.settings.clock().strftime(SF_DATETIME)
-    record = state.store.update(
-        spec.name, existing["Id"], {**values, "LastModifiedDate": now, "SystemModstamp": now}
-    )
+    record = state.store.update(spec.name, existing["Id"], {**values, **stamps(state, by)})
     state.store.count_write(spec.name, _write_key(spec, record), created=False)
     return Saved(record["Id"], created=False)
+
+
+def stamps(state: SandboxState, by: str | None = None) -> dict[str, Any]:
+    """The audit fields every change sets (Object Reference, "System Fields"): SystemModstamp
+    and LastModifiedDate to now, LastModifiedById to the user who made it."""
+    now = state.settings.clock().strftime(SF_DATETIME)
+    return {
+        "LastModifiedDate": now,
+        "SystemModstamp": now,
+        "LastModifiedById": by or state.settings.user_id,
+    }
 
 
 def upsert(
@@ -84,7 +103,9 @@ def upsert(
     return create(state, spec, {**body, key.name: value})
 
 
-def delete(state: SandboxState, spec: ObjectSpec, record_id: str) -> None:
+def delete(state: SandboxState, spec: ObjectSpec, record_id: str, *, by: str | None = None) -> None:
+    """A deletion is a change too: it moves SystemModstamp, so ``queryAll`` over a
+    ``SystemModstamp`` watermark sees the deleted row (API-NOTES §1.5)."""
     found = state.store.get(spec.name, record_id)
     if found is None:
         deleted = state.store.deleted[spec.name].get(record_id[:15])
@@ -93,6 +114,7 @@ def delete(state: SandboxState, spec: ObjectSpec, record_id: str) -> None:
     refused = delete_errors(state.schema, state.store, spec, found)
     if refused:
         raise RequestFailed(400, *refused)
+    state.store.update(spec.name, record_id, stamps(state, by))
     state.store.delete(spec.name, record_id)
 
 

@@ -15,7 +15,7 @@ SELECT o.id, o.order_number, o.status::text AS status, o.currency, o.subtotal, o
        o.payment_method, o.placed_at, o.amount_paid, o.amount_refunded, o.cancelled_at,
        o.cancel_reason,
        c.id AS customer_id, c.email, c.first_name, c.last_name, c.organisation, c.locale,
-       c.marketing_consent, c.is_guest, c.profile_version
+       c.marketing_consent, c.is_guest, c.profile_version, c.email_opt_out, c.phone
   FROM commerce.orders o
   JOIN commerce.customers c ON c.id = o.customer_id
  WHERE o.order_number = %(order_number)s

@@ -41,7 +41,7 @@ VALUES (%(email)s, %(first_name)s, %(last_name)s, %(organisation)s, %(locale)s,
                   THEN 1 ELSE 0 END,
        updated_at = now()
 RETURNING id, email, first_name, last_name, organisation, locale, marketing_consent, is_guest,
-          profile_version AS version
+          profile_version AS version, email_opt_out, phone
 
 -- name: products_by_sku :many
 SELECT id, sku, name, purchase_type::text, price, currency, stock, safety_stock,

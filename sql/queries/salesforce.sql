@@ -8,7 +8,8 @@ SELECT sku, salesforce_pricebook_entry_id
 -- name: salesforce_known_ids :many
 -- Which storefront keys of a batch are already records in the org, and under which key they
 -- are written (their own, or a Contact's they were attached to by e-mail).
-SELECT k.object_name, k.storefront_key, k.upsert_key, k.salesforce_id, k.source_version
+SELECT k.object_name, k.storefront_key, k.upsert_key, k.salesforce_id, k.source_version,
+       k.matched_by
   FROM outbox.salesforce_ids k
   JOIN unnest(%(objects)s::text[], %(keys)s::text[]) AS wanted(object_name, storefront_key)
     ON wanted.object_name = k.object_name AND wanted.storefront_key = k.storefront_key

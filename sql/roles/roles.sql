@@ -47,6 +47,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA outbox TO outbox_di
 REVOKE UPDATE, DELETE, TRUNCATE ON outbox.operator_actions FROM outbox_dispatcher;
 GRANT SELECT ON ALL TABLES IN SCHEMA commerce TO outbox_dispatcher;
 GRANT INSERT, UPDATE ON commerce.products TO outbox_dispatcher;
+-- Changes read back from Salesforce (pull_changes): the customer columns Salesforce may master,
+-- and the organisations. The row locks a page takes need UPDATE too.
+GRANT UPDATE (first_name, last_name, email_opt_out, phone, address_line1, address_line2, city,
+              postal_code, region, country, updated_at) ON commerce.customers TO outbox_dispatcher;
+GRANT INSERT, UPDATE ON commerce.organisations TO outbox_dispatcher;
 GRANT DELETE ON commerce.stock_movements TO outbox_dispatcher;  -- retention of reflected movements
 
 -- Read-only: every table and view.

@@ -44,6 +44,7 @@ class SalesforceAuth(httpx.Auth):
         self._token: str | None = None
         self._lock = asyncio.Lock()
         self.tokens_fetched = 0
+        self.user_id: str | None = None  # the token's user, from its identity URL (.../id/org/user)
         self._log = structlog.get_logger("dispatcher.salesforce.auth")
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -105,6 +106,9 @@ class SalesforceAuth(httpx.Auth):
         if response.status_code == 200 and isinstance(token, str) and token:
             self.tokens_fetched += 1
             remember_secret(token)
+            identity = body.get("id")
+            if isinstance(identity, str) and "/id/" in identity:
+                self.user_id = identity.rstrip("/").rsplit("/", 1)[-1]
             return token
         if not isinstance(body, dict) or "error" not in body:
             error = response_error(response, daily_pause=None)

@@ -38,7 +38,7 @@ async def known_ids(
         query("salesforce_known_ids"),
         {"destination": destination, "objects": [k[0] for k in keys], "keys": [k[1] for k in keys]},
     )
-    return {(o, k): Known(u, s, version=v) for o, k, u, s, v in await cursor.fetchall()}
+    return {(o, k): Known(u, s, m, version=v) for o, k, u, s, v, m in await cursor.fetchall()}
 
 
 async def blocked_sections(

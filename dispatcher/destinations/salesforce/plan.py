@@ -201,7 +201,8 @@ def _merge(
         write.storefront_keys.add(str(record.external_id))
         return write.key
     operation = Operation.UPDATE if known or update_only else Operation.CREATE
-    attached = known is not None and known.matched_by == "email"
+    # A Contact found by e-mail, or one a merge chose as survivor, is someone else's record too.
+    attached = known is not None and known.matched_by in ("email", "merge")
     body = _body(record, operation, aliases, attached)
     update_body = (
         body
