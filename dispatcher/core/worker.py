@@ -144,6 +144,11 @@ class DestinationWorker:
         task = asyncio.create_task(self._deliver(batch))
         self.in_flight.add(task)
         task.add_done_callback(self._done)
+        if len(set(keys)) + len(batch) - len(keys) < limit:
+            # Fewer heads than the limit: the claim took the head of every claimable key (see
+            # claim_messages), so a claim now would find nothing new, only slow this batch's
+            # record. Claim again once it is recorded, or on a NOTIFY or another batch's record.
+            await self._idle(stopping, task)
 
     async def _acquire_slot(self, stopping: asyncio.Event) -> bool:
         """Wait for a free delivery slot, or for shutdown, whichever comes first."""
@@ -165,15 +170,17 @@ class DestinationWorker:
         if not task.cancelled() and task.exception() is not None:
             self.log.error("batch failed to record", error=repr(task.exception()))
 
-    async def _idle(self, stopping: asyncio.Event) -> None:
-        """Wait for a NOTIFY or the poll interval, whichever comes first; never spin."""
+    async def _idle(self, stopping: asyncio.Event, batch: asyncio.Task[None] | None = None) -> None:
+        """Wait for a NOTIFY or the poll interval, whichever comes first; never spin. Given a
+        batch in flight, its end (recorded) also ends the wait."""
         waiters = [
             asyncio.ensure_future(self.wakeup.wait()),
             asyncio.ensure_future(stopping.wait()),
         ]
+        watched: list[asyncio.Future[Any]] = [*waiters, *([batch] if batch else [])]
         try:
             await asyncio.wait(
-                waiters, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                watched, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             for waiter in waiters:

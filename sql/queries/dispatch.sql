@@ -23,8 +23,7 @@
 -- The query is never prepared (a generic plan cached while the table was empty turns these
 -- index scans into sequential scans once rows pile up).
 WITH RECURSIVE due AS MATERIALIZED (
-    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank,
-           lag(m.ordering_key) OVER queue AS key_before, lag(m.id) OVER queue AS id_before
+    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank
       FROM outbox.messages m
      WHERE m.destination = %(destination)s
        AND m.status IN ('pending', 'retrying')
@@ -38,15 +37,18 @@ WITH RECURSIVE due AS MATERIALIZED (
      LIMIT 2 * %(limit)s
 ), found AS MATERIALIZED (
     -- Heads among the rows read: a row is its key's head when it is the first live row of its
-    -- key in the key index. Every probe of that index orders by (key, id) from a range on the
-    -- key, which only that index can serve; an equality on the key alone lets the planner
-    -- walk the primary key or the table instead, past every row of a long key.
+    -- key in the key index. Only the lowest id of each key among the rows read is probed: any
+    -- other row of that key has an older live row ahead of it (that one), so it is no head.
+    -- Ten keys interleaved cost ten probes, not one per row read. Every probe of that index
+    -- orders by (key, id) from a range on the key, which only that index can serve; an
+    -- equality on the key alone lets the planner walk the primary key or the table instead,
+    -- past every row of a long key.
     SELECT d.id, d.ordering_key, d.rank
-      FROM due d
+      FROM (SELECT u.id, u.ordering_key, u.rank,
+                   row_number() OVER (PARTITION BY u.ordering_key ORDER BY u.id) AS nth
+              FROM due u) d
      WHERE d.ordering_key IS NULL
-        -- No probe where the row read just before is an older live row of the same key (a
-        -- long key's backlog, read in a row): that row is ahead, so this one is no head.
-        OR (NOT (d.key_before IS NOT DISTINCT FROM d.ordering_key AND d.id_before < d.id)
+        OR (d.nth = 1
             AND d.id = (SELECT e.id
                           FROM outbox.messages e
                          WHERE e.destination = %(destination)s
@@ -100,12 +102,19 @@ WITH RECURSIVE due AS MATERIALIZED (
            LIMIT 1) n
      WHERE NOT (w.wrapped AND w.ordering_key >= %(walk_from)s::text)
 ), walked AS (
+    -- A head walked to is claimable when it is due and not in flight: one primary-key probe
+    -- per key walked (LATERAL ... LIMIT 1 keeps it a probe: a join lets the planner, misled by
+    -- the recursive walk's row estimate, scan every due row of the claimable index instead).
     SELECT h.id, h.ordering_key, 2 * %(limit)s + 1 AS rank
       FROM walk w
-      JOIN outbox.messages h ON h.id = w.head
+     CROSS JOIN LATERAL (
+           SELECT m.id, m.ordering_key
+             FROM outbox.messages m
+            WHERE m.id = w.head
+              AND m.status IN ('pending', 'retrying')
+              AND m.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
+            LIMIT 1) h
      WHERE NOT (w.wrapped AND w.ordering_key > %(walk_from)s::text)
-       AND h.status IN ('pending', 'retrying')
-       AND h.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
        AND h.id NOT IN (SELECT f.id FROM found f)
 ), heads AS MATERIALIZED (
     SELECT x.id, x.ordering_key, x.rank

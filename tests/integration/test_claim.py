@@ -287,6 +287,43 @@ def test_claim_reads_the_same_rows_however_the_backlog_is_spread_over_keys(
     assert claimed[0] == min(100, keys * per_key)
 
 
+def test_claim_reads_a_bounded_number_of_rows_while_one_long_key_drains(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # One key, 20,000 messages, its runs claimed and delivered one after the other, and no
+    # ANALYZE since the backlog arrived (autovacuum had not come by): the claim walks the
+    # keys, since the rows it read first are all behind the key's head. Looking the head up
+    # by joining the walk let the planner scan every due row of the backlog instead (20,000
+    # here, a million in a large outage); a probe per key walked reads a handful.
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'bulk', '{}', 'k0' FROM generate_series(1, 20000) g
+        """
+    )
+    conn.commit()
+    from outbox.queries import query
+
+    params = {
+        "destination": "webhook",
+        "worker": "w",
+        "limit": 100,
+        "lease_seconds": 30,
+        "walk_from": "k0",
+        "now": None,
+    }
+    for _ in range(5):
+        row = conn.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + query("claim_messages"), params
+        ).fetchone()
+        assert row is not None
+        plan = row[0][0]["Plan"]
+        assert plan["Actual Rows"] == 100
+        assert _rows_read(plan) <= 1500
+        conn.execute("UPDATE outbox.messages SET status = 'delivered' WHERE status = 'in_flight'")
+        conn.commit()
+
+
 async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around(
     conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
 ) -> None:
