@@ -7,13 +7,16 @@
 --
 -- What it reads does not grow with the backlog, however the backlog is spread over keys:
 -- * `due`: at most 2 x limit rows of the claimable index, oldest due first. Where keys are
---   many (or absent) nearly every row is a head, and `found` keeps those that are.
+--   many (or absent) nearly every row is a head, and `found` keeps those that are: one probe
+--   of the key index per key among the rows read (for its lowest id there), never one per
+--   row, so 10 keys interleaved cost 10 probes, like a key-by-key backlog.
 -- * `walk`: only when that scan was cut short by its bound (more due rows than it read) and
 --   yielded fewer than limit heads, the rows read were mostly messages waiting behind their
 --   key's head. Then a skip scan over the live-key index jumps from one key to the next (one
---   probe per key, never one per message) and takes each key's head if it is due. It starts
---   after %(walk_from)s, the last key this worker claimed, and wraps around, so every key
---   gets its turn; it stops as soon as limit heads are found.
+--   probe per key, never one per message) and takes each key's head if it is due (one
+--   primary-key probe per key walked). It starts after %(walk_from)s, the last key this
+--   worker claimed, and wraps around, so every key gets its turn; it stops as soon as limit
+--   heads are found. So a claim with fewer heads than the limit took every claimable key.
 -- * `runs`: behind each head, the consecutive messages of its key that are due, at most an
 --   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). The
 --   worker delivers a run in order and stops a key at its first failure.
