@@ -103,7 +103,8 @@ def main() -> None:
         unkeyed = statistics.median(medians[(label, "no keys")])
         for name, _, _ in SHAPES:
             value = statistics.median(medians[(label, name)])
-            note = f"median of {args.rounds} rounds of {args.claims}; {value / unkeyed:.2f}x no keys"
+            ratio = value / unkeyed
+            note = f"median of {args.rounds} rounds of {args.claims}; {ratio:.2f}x no keys"
             prefix = "" if label == "this" else "before: "
             figure(f"{prefix}claim 100 of {args.rows:,}, {name}", value, "ms", note)
 
