@@ -144,10 +144,11 @@ class DestinationWorker:
         task = asyncio.create_task(self._deliver(batch))
         self.in_flight.add(task)
         task.add_done_callback(self._done)
-        if len(set(keys)) + len(batch) - len(keys) < limit:
-            # Fewer heads than the limit: the claim took the head of every claimable key (see
-            # claim_messages), so a claim now would find nothing new, only slow this batch's
-            # record. Claim again once it is recorded, or on a NOTIFY or another batch's record.
+        if batch.every_key:
+            # The claim took every key that could be claimed (see claim_messages): a claim now
+            # would find nothing new and only slow this batch's record. Claim again once it is
+            # recorded, or on a NOTIFY or another batch's record. A claim cut short by another
+            # worker's locks is not one of these: it claims again at once.
             await self._idle(stopping, task)
 
     async def _acquire_slot(self, stopping: asyncio.Event) -> bool:

@@ -172,7 +172,10 @@ UPDATE outbox.messages m
   FROM claimed c
  WHERE m.id = c.id
 RETURNING m.id, m.event_type, m.ordering_key, m.idempotency_key, m.correlation_id, m.payload,
-          m.attempts, m.created_at
+          m.attempts, m.created_at,
+          -- Fewer heads found than the limit: every key that could be claimed was found (the
+          -- walk went round all keys), so a claim before this batch is recorded finds nothing.
+          (SELECT count(*) FROM heads) < %(limit)s AS every_key
 
 -- name: reclaim_expired_leases :many
 -- Give back messages whose worker stopped renewing its lease (killed, partitioned, hung),

@@ -358,3 +358,34 @@ async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around
     )
     conn.commit()
     assert await heads("k3") == ["k1", "k4"]  # k1 read first, k4 walked to after k3
+
+
+async def test_claim_says_whether_it_took_every_key_that_could_be_claimed(
+    db_url: str, conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    async def claimed(limit: int) -> claim.Claimed:
+        return await claim.claim(
+            aconn, destination="webhook", worker="w", limit=limit, lease_seconds=30
+        )
+
+    # Three keys of five: three heads, fewer than the limit; nothing else could be claimed.
+    _publish(conn, [(f"k{n % 3}", n) for n in range(15)])
+    batch = await claimed(10)
+    assert len(batch) == 10
+    assert batch.every_key
+    assert await claimed(10) == []
+    conn.execute("DELETE FROM outbox.messages")
+    conn.commit()
+    # Twenty messages without a key: as many heads as the limit, more to claim.
+    ids = _publish(conn, [(None, n) for n in range(20)])
+    batch = await claimed(10)
+    assert not batch.every_key
+    conn.execute("UPDATE outbox.messages SET status = 'pending', lease_owner = NULL")
+    conn.commit()
+    # Another worker's claim holds five of the ten oldest: this claim comes back short because
+    # of its locks, not because nothing else is left, so it does not say it took every key.
+    with psycopg.connect(db_url) as other:
+        other.execute("SELECT id FROM outbox.messages WHERE id = ANY(%s) FOR UPDATE", (ids[:5],))
+        batch = await claimed(10)
+        assert [m.id for m in batch] == ids[5:10]
+        assert not batch.every_key

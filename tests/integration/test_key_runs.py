@@ -178,7 +178,7 @@ async def test_worker_that_claimed_every_claimable_head_claims_again_only_after_
     claims: list[int] = []
     real_claim = claim.claim
 
-    async def counted(*args: Any, **kwargs: Any) -> list[Message]:
+    async def counted(*args: Any, **kwargs: Any) -> claim.Claimed:
         found = await real_claim(*args, **kwargs)
         claims.append(len(found))
         return found
