@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import yaml
 
-from bench.dispatch import _fill, _pending
+from bench.dispatch import _fill, _live
 from bench.harness import figure, machine, scratch_database
 
 
@@ -66,7 +66,7 @@ def latency(url: str, rate: int, seconds: float, synchronous_commit: bool = True
             delay = next_at - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        while _pending(url):
+        while _live(url):
             time.sleep(0.05)
         rows = conn.execute(
             "SELECT extract(epoch FROM delivered_at - created_at) * 1000 FROM outbox.messages"
@@ -81,7 +81,7 @@ def memory(url: str, backlog: int) -> tuple[float, float]:
     proc = _dispatcher(url)
     peak = 0.0
     started = time.perf_counter()
-    while _pending(url):
+    while _live(url):
         peak = max(peak, _rss_mb(proc.pid))
         time.sleep(0.2)
     elapsed = time.perf_counter() - started

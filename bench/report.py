@@ -75,6 +75,18 @@ BENCHMARKS = (
         timeout=900.0,
     ),
     Benchmark(
+        "claim_shapes",
+        ("--rounds", "3"),
+        "3 rounds instead of 5",
+        (("claim 100 of", "within 2× of no keys"),),
+    ),
+    Benchmark(
+        "handoff",
+        ("--rounds", "1", "--handoffs", "200"),
+        "one drain of 200 handoffs per batch size instead of three of 300",
+        (("batch 100: record to next claim, p99", "≤ 50 ms"),),
+    ),
+    Benchmark(
         "latency",
         ("--seconds", "10", "--backlog", "200000"),
         "10 s of steady rate instead of 15 s; a 200,000 backlog instead of 1,000,000",

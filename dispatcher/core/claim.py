@@ -41,6 +41,14 @@ class _TolerantJsonb(Loader):
             return Unreadable(f"the payload is not JSON that can be decoded: {exc}")
 
 
+class Claimed(list[Message]):
+    """A claim's messages, sorted by id. ``every_key``: the claim found fewer heads than its
+    limit, so it took every key that could be claimed (those another worker locked first are
+    in flight there); a claim before this batch is recorded would find nothing new."""
+
+    every_key: bool = False
+
+
 async def claim(
     conn: psycopg.AsyncConnection[Any],
     *,
@@ -50,7 +58,7 @@ async def claim(
     lease_seconds: float,
     walk_from: str | None = None,
     now: datetime | None = None,
-) -> list[Message]:
+) -> Claimed:
     """Heads of keys with the runs queued behind them, sorted by id; see ``claim_messages``.
 
     ``walk_from`` is the last ordering key this worker claimed: where the claim has to walk
@@ -69,7 +77,9 @@ async def claim(
     # prepare=False: always a custom plan, never one cached while the table was empty.
     await cursor.execute(query("claim_messages"), params, prepare=False)
     rows = await cursor.fetchall()
-    return sorted((_message(row) for row in rows), key=lambda m: m.id)
+    batch = Claimed(sorted((_message(row[:8]) for row in rows), key=lambda m: m.id))
+    batch.every_key = bool(rows) and bool(rows[0][8])
+    return batch
 
 
 def _message(row: tuple[Any, ...]) -> Message:

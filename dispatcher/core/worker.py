@@ -144,6 +144,12 @@ class DestinationWorker:
         task = asyncio.create_task(self._deliver(batch))
         self.in_flight.add(task)
         task.add_done_callback(self._done)
+        if batch.every_key:
+            # The claim took every key that could be claimed (see claim_messages): a claim now
+            # would find nothing new and only slow this batch's record. Claim again once it is
+            # recorded, or on a NOTIFY or another batch's record. A claim cut short by another
+            # worker's locks is not one of these: it claims again at once.
+            await self._idle(stopping, task)
 
     async def _acquire_slot(self, stopping: asyncio.Event) -> bool:
         """Wait for a free delivery slot, or for shutdown, whichever comes first."""
@@ -165,15 +171,17 @@ class DestinationWorker:
         if not task.cancelled() and task.exception() is not None:
             self.log.error("batch failed to record", error=repr(task.exception()))
 
-    async def _idle(self, stopping: asyncio.Event) -> None:
-        """Wait for a NOTIFY or the poll interval, whichever comes first; never spin."""
+    async def _idle(self, stopping: asyncio.Event, batch: asyncio.Task[None] | None = None) -> None:
+        """Wait for a NOTIFY or the poll interval, whichever comes first; never spin. Given a
+        batch in flight, its end (recorded) also ends the wait."""
         waiters = [
             asyncio.ensure_future(self.wakeup.wait()),
             asyncio.ensure_future(stopping.wait()),
         ]
+        watched: list[asyncio.Future[Any]] = [*waiters, *([batch] if batch else [])]
         try:
             await asyncio.wait(
-                waiters, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                watched, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             for waiter in waiters:

@@ -5,6 +5,13 @@ API-NOTES §1.4. Subrequests run through the same router as direct calls. ``@{re
 ``allOrNone`` a failure rolls everything back and every other subrequest answers 400
 PROCESSING_HALTED, as the capture in sf_composite_allornone_failure.json shows. A graph is
 always all-or-none. The whole request counts as one API call.
+
+sObject Collections inside a composite (the REST API guide, "allOrNone Parameters in Composite
+and Collections Requests", resources_composite_allornone.htm): a composite's ``allOrNone: true``
+applies to each Collections subrequest whatever its own flag says, so one record refused there
+rolls back the whole composite; with the composite's ``allOrNone: false`` each Collections
+subrequest keeps its own flag. At most five of the 25 subrequests may be sObject Collections or
+query operations (the guide's Composite resource page, resources_composite_composite.htm).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from sandboxes.salesforce.errors import HALTED, ApiError, RequestFailed
 from sandboxes.salesforce.resources import Call, Reply, resource
 
 MAX_SUBREQUESTS = 25
+MAX_COLLECTIONS_OR_QUERIES = 5
+_COLLECTIONS = re.compile(r"^/services/data/v\d+\.\d/composite/sobjects(?:[/?]|$)")
+_QUERIES = re.compile(r"^/services/data/v\d+\.\d/query(?:All)?(?:[/?]|$)")
 MAX_GRAPHS = 75
 MAX_GRAPH_NODES = 500
 MAX_FAILED_GRAPHS = 14
@@ -63,22 +73,37 @@ def run(call: Call, subrequests: list[dict[str, Any]], all_or_none: bool) -> tup
     results: dict[str, Any] = {}
     responses: list[dict[str, Any]] = []
     for index, sub in enumerate(subrequests):
-        response = _one(call, sub, results)
+        response = _one(call, sub, results, all_or_none)
         responses.append(response)
-        if response["httpStatusCode"] >= 400 and all_or_none:
+        if _failed(response) and all_or_none:
             store.rollback(savepoint)
             return _halted(responses, subrequests[index + 1 :]), False
     store.release()
-    return responses, all(r["httpStatusCode"] < 400 for r in responses)
+    return responses, not any(_failed(r) for r in responses)
 
 
-def _one(call: Call, sub: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+def _failed(response: dict[str, Any]) -> bool:
+    """A subrequest refused, or a Collections subrequest with a record refused (it answers 200
+    with one result per record)."""
+    if response["httpStatusCode"] >= 400:
+        return True
+    body = response["body"]
+    return isinstance(body, list) and any(
+        isinstance(r, dict) and r.get("success") is False for r in body
+    )
+
+
+def _one(
+    call: Call, sub: dict[str, Any], results: dict[str, Any], all_or_none: bool = False
+) -> dict[str, Any]:
     reference = sub["referenceId"]
     try:
         url = _resolve(str(sub.get("url", "")), results)
         body = _resolve_json(sub.get("body"), results)
     except _Unresolved as missing:
         return _response(reference, Reply(400, [_invalid_reference(str(missing)).top_level()]))
+    if all_or_none and _COLLECTIONS.match(url) and isinstance(body, dict):
+        body = {**body, "allOrNone": True}  # the composite's flag overrides the subrequest's
     reply = _dispatch(call, str(sub.get("method", "GET")).upper(), url, body)
     if reply.status < 400:
         results[reference] = reply.body
@@ -113,12 +138,13 @@ def _response(reference: str, reply: Reply) -> dict[str, Any]:
 
 
 def _halted(done: list[dict[str, Any]], skipped: list[dict[str, Any]]) -> list[Any]:
+    """After the last of ``done`` failed: it keeps its own answer, the others are halted."""
     halted = [HALTED.top_level()]
     rolled = [
         r
-        if r["httpStatusCode"] >= 400
+        if r["httpStatusCode"] >= 400 or index == len(done) - 1
         else {**r, "body": halted, "httpHeaders": {}, "httpStatusCode": 400}
-        for r in done
+        for index, r in enumerate(done)
     ]
     never = [_response(s["referenceId"], Reply(400, halted)) for s in skipped]
     return rolled + never
@@ -149,6 +175,13 @@ def _lookup(match: re.Match[str], results: dict[str, Any]) -> Any:
 def _composite(call: Call, _: dict[str, str]) -> Reply:
     body = call.json_object()
     subrequests = _subrequests(body.get("compositeRequest"), MAX_SUBREQUESTS)
+    urls = [str(s.get("url", "")) for s in subrequests]
+    heavy = [u for u in urls if _COLLECTIONS.match(u) or _QUERIES.match(u)]
+    if len(heavy) > MAX_COLLECTIONS_OR_QUERIES:
+        raise _limit(
+            f"Exceeded max limit of sObject Collections or query subrequests: "
+            f"{MAX_COLLECTIONS_OR_QUERIES}"
+        )
     responses, _ok = run(call, subrequests, bool(body.get("allOrNone", False)))
     return Reply(200, {"compositeResponse": responses})
 

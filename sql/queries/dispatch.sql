@@ -7,13 +7,16 @@
 --
 -- What it reads does not grow with the backlog, however the backlog is spread over keys:
 -- * `due`: at most 2 x limit rows of the claimable index, oldest due first. Where keys are
---   many (or absent) nearly every row is a head, and `found` keeps those that are.
+--   many (or absent) nearly every row is a head, and `found` keeps those that are: one probe
+--   of the key index per key among the rows read (for its lowest id there), never one per
+--   row, so 10 keys interleaved cost 10 probes, like a key-by-key backlog.
 -- * `walk`: only when that scan was cut short by its bound (more due rows than it read) and
 --   yielded fewer than limit heads, the rows read were mostly messages waiting behind their
 --   key's head. Then a skip scan over the live-key index jumps from one key to the next (one
---   probe per key, never one per message) and takes each key's head if it is due. It starts
---   after %(walk_from)s, the last key this worker claimed, and wraps around, so every key
---   gets its turn; it stops as soon as limit heads are found.
+--   probe per key, never one per message) and takes each key's head if it is due (one
+--   primary-key probe per key walked). It starts after %(walk_from)s, the last key this
+--   worker claimed, and wraps around, so every key gets its turn; it stops as soon as limit
+--   heads are found. So a claim with fewer heads than the limit took every claimable key.
 -- * `runs`: behind each head, the consecutive messages of its key that are due, at most an
 --   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). The
 --   worker delivers a run in order and stops a key at its first failure.
@@ -23,8 +26,7 @@
 -- The query is never prepared (a generic plan cached while the table was empty turns these
 -- index scans into sequential scans once rows pile up).
 WITH RECURSIVE due AS MATERIALIZED (
-    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank,
-           lag(m.ordering_key) OVER queue AS key_before, lag(m.id) OVER queue AS id_before
+    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank
       FROM outbox.messages m
      WHERE m.destination = %(destination)s
        AND m.status IN ('pending', 'retrying')
@@ -38,15 +40,18 @@ WITH RECURSIVE due AS MATERIALIZED (
      LIMIT 2 * %(limit)s
 ), found AS MATERIALIZED (
     -- Heads among the rows read: a row is its key's head when it is the first live row of its
-    -- key in the key index. Every probe of that index orders by (key, id) from a range on the
-    -- key, which only that index can serve; an equality on the key alone lets the planner
-    -- walk the primary key or the table instead, past every row of a long key.
+    -- key in the key index. Only the lowest id of each key among the rows read is probed: any
+    -- other row of that key has an older live row ahead of it (that one), so it is no head.
+    -- Ten keys interleaved cost ten probes, not one per row read. Every probe of that index
+    -- orders by (key, id) from a range on the key, which only that index can serve; an
+    -- equality on the key alone lets the planner walk the primary key or the table instead,
+    -- past every row of a long key.
     SELECT d.id, d.ordering_key, d.rank
-      FROM due d
+      FROM (SELECT u.id, u.ordering_key, u.rank,
+                   row_number() OVER (PARTITION BY u.ordering_key ORDER BY u.id) AS nth
+              FROM due u) d
      WHERE d.ordering_key IS NULL
-        -- No probe where the row read just before is an older live row of the same key (a
-        -- long key's backlog, read in a row): that row is ahead, so this one is no head.
-        OR (NOT (d.key_before IS NOT DISTINCT FROM d.ordering_key AND d.id_before < d.id)
+        OR (d.nth = 1
             AND d.id = (SELECT e.id
                           FROM outbox.messages e
                          WHERE e.destination = %(destination)s
@@ -100,12 +105,19 @@ WITH RECURSIVE due AS MATERIALIZED (
            LIMIT 1) n
      WHERE NOT (w.wrapped AND w.ordering_key >= %(walk_from)s::text)
 ), walked AS (
+    -- A head walked to is claimable when it is due and not in flight: one primary-key probe
+    -- per key walked (LATERAL ... LIMIT 1 keeps it a probe: a join lets the planner, misled by
+    -- the recursive walk's row estimate, scan every due row of the claimable index instead).
     SELECT h.id, h.ordering_key, 2 * %(limit)s + 1 AS rank
       FROM walk w
-      JOIN outbox.messages h ON h.id = w.head
+     CROSS JOIN LATERAL (
+           SELECT m.id, m.ordering_key
+             FROM outbox.messages m
+            WHERE m.id = w.head
+              AND m.status IN ('pending', 'retrying')
+              AND m.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
+            LIMIT 1) h
      WHERE NOT (w.wrapped AND w.ordering_key > %(walk_from)s::text)
-       AND h.status IN ('pending', 'retrying')
-       AND h.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
        AND h.id NOT IN (SELECT f.id FROM found f)
 ), heads AS MATERIALIZED (
     SELECT x.id, x.ordering_key, x.rank
@@ -160,7 +172,10 @@ UPDATE outbox.messages m
   FROM claimed c
  WHERE m.id = c.id
 RETURNING m.id, m.event_type, m.ordering_key, m.idempotency_key, m.correlation_id, m.payload,
-          m.attempts, m.created_at
+          m.attempts, m.created_at,
+          -- Fewer heads found than the limit: every key that could be claimed was found (the
+          -- walk went round all keys), so a claim before this batch is recorded finds nothing.
+          (SELECT count(*) FROM heads) < %(limit)s AS every_key
 
 -- name: reclaim_expired_leases :many
 -- Give back messages whose worker stopped renewing its lease (killed, partitioned, hung),

@@ -287,6 +287,43 @@ def test_claim_reads_the_same_rows_however_the_backlog_is_spread_over_keys(
     assert claimed[0] == min(100, keys * per_key)
 
 
+def test_claim_reads_a_bounded_number_of_rows_while_one_long_key_drains(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # One key, 20,000 messages, its runs claimed and delivered one after the other, and no
+    # ANALYZE since the backlog arrived (autovacuum had not come by): the claim walks the
+    # keys, since the rows it read first are all behind the key's head. Looking the head up
+    # by joining the walk let the planner scan every due row of the backlog instead (20,000
+    # here, a million in a large outage); a probe per key walked reads a handful.
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'bulk', '{}', 'k0' FROM generate_series(1, 20000) g
+        """
+    )
+    conn.commit()
+    from outbox.queries import query
+
+    params = {
+        "destination": "webhook",
+        "worker": "w",
+        "limit": 100,
+        "lease_seconds": 30,
+        "walk_from": "k0",
+        "now": None,
+    }
+    for _ in range(5):
+        row = conn.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + query("claim_messages"), params
+        ).fetchone()
+        assert row is not None
+        plan = row[0][0]["Plan"]
+        assert plan["Actual Rows"] == 100
+        assert _rows_read(plan) <= 1500
+        conn.execute("UPDATE outbox.messages SET status = 'delivered' WHERE status = 'in_flight'")
+        conn.commit()
+
+
 async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around(
     conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
 ) -> None:
@@ -321,3 +358,34 @@ async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around
     )
     conn.commit()
     assert await heads("k3") == ["k1", "k4"]  # k1 read first, k4 walked to after k3
+
+
+async def test_claim_says_whether_it_took_every_key_that_could_be_claimed(
+    db_url: str, conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    async def claimed(limit: int) -> claim.Claimed:
+        return await claim.claim(
+            aconn, destination="webhook", worker="w", limit=limit, lease_seconds=30
+        )
+
+    # Three keys of five: three heads, fewer than the limit; nothing else could be claimed.
+    _publish(conn, [(f"k{n % 3}", n) for n in range(15)])
+    batch = await claimed(10)
+    assert len(batch) == 10
+    assert batch.every_key
+    assert await claimed(10) == []
+    conn.execute("DELETE FROM outbox.messages")
+    conn.commit()
+    # Twenty messages without a key: as many heads as the limit, more to claim.
+    ids = _publish(conn, [(None, n) for n in range(20)])
+    batch = await claimed(10)
+    assert not batch.every_key
+    conn.execute("UPDATE outbox.messages SET status = 'pending', lease_owner = NULL")
+    conn.commit()
+    # Another worker's claim holds five of the ten oldest: this claim comes back short because
+    # of its locks, not because nothing else is left, so it does not say it took every key.
+    with psycopg.connect(db_url) as other:
+        other.execute("SELECT id FROM outbox.messages WHERE id = ANY(%s) FOR UPDATE", (ids[:5],))
+        batch = await claimed(10)
+        assert [m.id for m in batch] == ids[5:10]
+        assert not batch.every_key

@@ -13,6 +13,7 @@ import pytest
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from dispatcher.core import claim
 from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.retry import RetryPolicy
 from dispatcher.core.worker import DestinationWorker, WorkerSettings
@@ -157,3 +158,55 @@ async def test_worker_hands_a_whole_batch_to_a_destination_that_sends_key_runs(
 
     await _run_until(worker, drained, guard_seconds=30)
     assert destination.calls == [["a1", "b1", "a2", "a3"]]
+
+
+async def test_worker_that_claimed_every_claimable_head_claims_again_only_after_the_record(
+    db_url: str,
+    conn: psycopg.Connection[Any],
+    pool: AsyncConnectionPool[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _publish(conn, [("order:1", f"m{n}") for n in range(6)])
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    class Gated(ScriptedDestination):
+        async def deliver(self, batch: Sequence[Message]) -> Sequence[Outcome]:
+            entered.set()
+            await gate.wait()
+            return await super().deliver(batch)
+
+    claims: list[int] = []
+    real_claim = claim.claim
+
+    async def counted(*args: Any, **kwargs: Any) -> claim.Claimed:
+        found = await real_claim(*args, **kwargs)
+        claims.append(len(found))
+        return found
+
+    monkeypatch.setattr(claim, "claim", counted)
+    destination = Gated()
+    # A free slot and a poll far longer than the guard: only the record can start the next claim.
+    settings = WorkerSettings(batch_size=3, concurrency=2, poll_interval=600.0)
+    worker = DestinationWorker(destination, pool, "w", settings, wakeup=asyncio.Event())
+    stopping = asyncio.Event()
+    task = asyncio.create_task(worker.run(stopping, grace=5))
+    await asyncio.wait_for(entered.wait(), timeout=30)
+    # One key: the claim took its head with the run behind it, every claimable head there was.
+    # A second claim now could only find nothing and slow the record down. The old loop made
+    # it within milliseconds of the first; this bound only gives it time to show up.
+    await asyncio.sleep(0.3)
+    assert claims == [3]
+    gate.set()
+
+    def drained() -> bool:
+        return all(s == "delivered" for s, _ in _statuses(db_url).values())
+
+    for _ in range(1500):  # a guard against a hang, not a figure
+        if drained():
+            break
+        await asyncio.sleep(0.02)
+    stopping.set()
+    await task
+    assert drained()
+    assert claims[:2] == [3, 3]
+    assert destination.calls == [[f"m{n}"] for n in range(6)]

@@ -111,3 +111,88 @@ async def test_composite_graph_is_all_or_nothing_per_graph(
     ]
     assert set(body["graphs"][0]["graphResponse"]) == {"compositeResponse"}
     assert [o["Storefront_Order_Number__c"] for o in state.store.live["Order"].values()] == ["SO-1"]
+
+
+def accounts_then_contact(names: list[Any], inner: bool) -> list[dict[str, Any]]:
+    """The REST API guide's example in "allOrNone Parameters in Composite and Collections
+    Requests" (resources_composite_allornone.htm): Collections create Accounts, then a Contact."""
+    return [
+        {
+            "method": "POST",
+            "url": f"{V}/composite/sobjects",
+            "referenceId": "newAccounts",
+            "body": {
+                "allOrNone": inner,
+                "records": [{"attributes": {"type": "Account"}, "Name": n} for n in names],
+            },
+        },
+        {
+            "method": "POST",
+            "url": f"{V}/sobjects/Contact",
+            "referenceId": "newContact",
+            "body": {"FirstName": "John", "LastName": "Smith"},
+        },
+    ]
+
+
+async def test_composite_all_or_none_overrides_a_collections_subrequests_own_flag(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    # The guide: with the composite's allOrNone true, all-or-none applies to each Collections
+    # subrequest whatever its own flag; one Account refused rolls everything back.
+    body = {
+        "allOrNone": True,
+        "collateSubrequests": False,
+        "compositeRequest": accounts_then_contact(["Northern Trail", None], inner=False),
+    }
+    responses = (await client.post(f"{V}/composite", json=body)).json()["compositeResponse"]
+    accounts, contact = responses
+    assert [r["success"] for r in accounts["body"]] == [False, False]
+    assert accounts["body"][0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert accounts["body"][1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert (contact["httpStatusCode"], contact["body"]) == (400, HALTED)
+    assert not state.store.live["Account"]
+    assert not state.store.live["Contact"]
+
+
+async def test_composite_without_all_or_none_leaves_a_collections_subrequest_its_own_flag(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    # The guide's first case (both flags false): one Account is created, one fails, and the
+    # Contact, which depends on neither, is created.
+    body = {
+        "allOrNone": False,
+        "collateSubrequests": False,
+        "compositeRequest": accounts_then_contact(["Northern Trail", None], inner=False),
+    }
+    responses = (await client.post(f"{V}/composite", json=body)).json()["compositeResponse"]
+    accounts, contact = responses
+    assert [r["success"] for r in accounts["body"]] == [True, False]
+    assert contact["httpStatusCode"] == 201
+    assert [a["Name"] for a in state.store.live["Account"].values()] == ["Northern Trail"]
+    assert len(state.store.live["Contact"]) == 1
+
+
+async def test_composite_with_more_than_five_collections_or_queries_refused(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    # The guide's Composite resource: up to 25 subrequests, of which at most 5 may be
+    # sObject Collections or query operations (Query and QueryAll included).
+    def collections(n: int) -> dict[str, Any]:
+        records = [{"attributes": {"type": "Account"}, "Name": f"Clinic {n}"}]
+        return {
+            "method": "POST",
+            "url": f"{V}/composite/sobjects",
+            "referenceId": f"accounts{n}",
+            "body": {"allOrNone": False, "records": records},
+        }
+
+    query = {"method": "GET", "url": f"{V}/query?q=SELECT+Id+FROM+Account", "referenceId": "q"}
+    five = [collections(n) for n in range(4)] + [query]
+    ok = await client.post(f"{V}/composite", json={"compositeRequest": five})
+    assert ok.status_code == 200
+    assert len(state.store.live["Account"]) == 4
+    six = [*five, collections(4)]
+    refused = await client.post(f"{V}/composite", json={"compositeRequest": six})
+    assert refused.status_code == 400
+    assert len(state.store.live["Account"]) == 4  # nothing of a refused request ran
