@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
-from outbox import CartLine, Customer, OrderRequest, place_order
-from outbox.errors import CheckoutError
+from outbox.shop import CartLine, Customer, OrderRequest, place_order
+from outbox.shop.errors import CheckoutError
 
 FIRST = ("Ada", "Grace", "Alan", "Mary", "Florence", "Joseph", "Edith", "Ignaz", "Clara", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Seacole", "Nightingale", "Lister", "Cavell", "Semmelweis")

@@ -10,7 +10,7 @@ import pytest
 
 from dispatcher.sandboxes.salesforce import SandboxState, create_app
 from dispatcher.sandboxes.serve import running_app
-from outbox import record_payment, record_shipment, refund
+from outbox.shop import record_payment, record_shipment, refund
 from tests.conformance.salesforce_org import SECRET_ENV, place, seed_catalog
 from tests.fixtures.processes import dispatchers, status_counts, stop, wait_for, write_config
 

@@ -25,9 +25,9 @@ from dispatcher.record import Finished
 from dispatcher.retry import RetryPolicy, decide
 from dispatcher.sandboxes.salesforce import SandboxSettings, SandboxState, create_app, load_seed
 from dispatcher.worker import send_in_key_order
-from outbox import place_order
-from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
+from outbox.shop import place_order
+from outbox.shop.models import CartLine, Customer, OrderRequest
 
 BASE_URL = "https://acme.my.salesforce.com"
 SECRET_ENV = "TEST_SALESFORCE_SECRET"

@@ -16,8 +16,8 @@ from starlette.applications import Starlette
 
 from dispatcher.destinations.base import Result
 from dispatcher.sandboxes.salesforce import FaultKind
-from outbox import place_order, update_customer
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, update_customer
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from tests.conformance.salesforce_org import Org, make_org, salesforce_config
 
 EMAILS = ("ada@example.org", "grace@example.org", "alan@example.org")

@@ -16,8 +16,8 @@ from dispatcher.destinations.salesforce import check_org_drift
 from dispatcher.jobs import check_drift
 from dispatcher.sandboxes.salesforce import FaultKind
 from dispatcher.scheduler import JobContext
-from outbox import place_order, record_payment, refund
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, record_payment, refund
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from tests.conformance.salesforce_org import Org, place, salesforce_config
 
 

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from dispatcher.destinations.base import Message, Result
 from dispatcher.sandboxes.salesforce import SandboxSettings, create_app
 from dispatcher.sandboxes.salesforce.settings import utc_now
-from outbox import record_payment, record_shipment, refund
+from outbox.shop import record_payment, record_shipment, refund
 from tests.conformance.salesforce_org import BASE_URL, Org, make_org, place, salesforce_config
 
 _numbers: Iterator[int] = itertools.count(1)

@@ -13,8 +13,8 @@ import psycopg
 
 from dispatcher.destinations.base import Result
 from dispatcher.sandboxes.thinkific.store import User
-from outbox import place_order, update_customer
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, update_customer
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from tests.conformance.test_thinkific_site import (
     Site,
     course_order,

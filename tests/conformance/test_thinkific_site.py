@@ -32,9 +32,9 @@ from dispatcher.record import Finished
 from dispatcher.retry import RetryPolicy, decide
 from dispatcher.sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
 from dispatcher.worker import send_in_key_order
-from outbox import place_order
-from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
+from outbox.shop import place_order
+from outbox.shop.models import CartLine, Customer, OrderRequest
 
 SITE_URL = "https://sandbox.thinkific.test"
 KEY_ENV = "THINKIFIC_TEST_API_KEY"

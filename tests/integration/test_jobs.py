@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from dispatcher.config import Config
 from dispatcher.jobs import prune_history, reap_leases, reconcile, scheduled_jobs
 from dispatcher.scheduler import Job, JobContext, run_job
-from outbox import place_order
+from outbox.shop import place_order
 from tests.fixtures.catalog import line, order_factory, product_factory
 
 

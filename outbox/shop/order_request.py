@@ -15,9 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from outbox import errors
 from outbox.limits import UNPRINTABLE
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import errors
+from outbox.shop.models import CartLine, Customer, OrderRequest
 
 MAX_ORDER_NUMBER_LENGTH = 64
 MAX_TEXT_LENGTH = 1000
