@@ -91,6 +91,14 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_db_url(pg_server: PgServer) -> Iterator[str]:
+    """A database of this test's own with nothing in it."""
+    name = f"e_{uuid.uuid4().hex[:12]}"
+    with _janitor(pg_server, name):
+        yield pg_server.url(name)
+
+
+@pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(db_url) as connection:
         yield connection
