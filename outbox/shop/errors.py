@@ -9,18 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from outbox.errors import (
-    InvalidMessageError as InvalidMessageError,
-)
-from outbox.errors import (
-    NotInTransactionError as NotInTransactionError,
-)
-from outbox.errors import (
-    OutboxError as OutboxError,
-)
-from outbox.errors import (
-    UnsupportedConnectionError as UnsupportedConnectionError,
-)
+from outbox.errors import OutboxError as OutboxError  # the base of these errors too
 
 
 class CheckoutError(OutboxError):

@@ -15,6 +15,7 @@ import pytest
 
 import outbox
 import outbox.shop
+from outbox.errors import UnsupportedConnectionError
 from outbox.shop import CartLine, Customer, OrderRequest, errors, place_order
 from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 
@@ -206,9 +207,9 @@ def test_place_order_wrong_input_is_a_named_error_with_nothing_written(
 
 
 def test_place_order_not_an_order_request_is_named(conn: psycopg.Connection[Any]) -> None:
-    with pytest.raises(errors.InvalidOrderError, match=r"expected an outbox\.OrderRequest"):
+    with pytest.raises(errors.InvalidOrderError, match=r"expected an outbox\.shop\.OrderRequest"):
         place_order(conn, {"order_number": "SO-1"})  # type: ignore[arg-type]
-    with pytest.raises(errors.UnsupportedConnectionError):
+    with pytest.raises(UnsupportedConnectionError):
         place_order("postgresql://", order_factory(CartLine("X-1", 1, Decimal("1.00"))))
 
 
