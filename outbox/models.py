@@ -1,4 +1,4 @@
-"""Values shared by the storefront API and the dispatcher: statuses, purchase types, messages."""
+"""Values shared by the storefront API and the dispatcher: message statuses, outcomes, messages."""
 
 from __future__ import annotations
 
