@@ -11,8 +11,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +91,22 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def empty_db_url(pg_server: PgServer) -> Iterator[str]:
+def empty_db_factory(pg_server: PgServer) -> Iterator[Callable[[], str]]:
+    """Databases of this test's own with nothing in them, dropped when it ends."""
+    with ExitStack() as stack:
+
+        def create() -> str:
+            name = f"e_{uuid.uuid4().hex[:12]}"
+            stack.enter_context(_janitor(pg_server, name))
+            return pg_server.url(name)
+
+        yield create
+
+
+@pytest.fixture
+def empty_db_url(empty_db_factory: Callable[[], str]) -> str:
     """A database of this test's own with nothing in it."""
-    name = f"e_{uuid.uuid4().hex[:12]}"
-    with _janitor(pg_server, name):
-        yield pg_server.url(name)
+    return empty_db_factory()
 
 
 @pytest.fixture

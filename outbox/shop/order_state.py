@@ -12,17 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from outbox.limits import UNPRINTABLE
 from outbox.shop import errors
+from outbox.shop.events import CustomerRow
 from outbox.shop.models import PurchaseType
 
 MAX_REFERENCE_LENGTH = 100
 _MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12, 2)
-
-if TYPE_CHECKING:
-    from outbox.shop.events import CustomerRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ one revision of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,10 @@ def _version_tables(url: str) -> list[tuple[Any, ...]]:
 
 
 def test_host_history_migrates_ours_and_outbox_migrate_changes_nothing(
-    empty_db_url: str, db_url: str
+    empty_db_factory: Callable[[], str],
 ) -> None:
-    head = migrate.state(db_url).head
+    empty_db_url, reference = empty_db_factory(), empty_db_factory()
+    head = migrate.upgrade(reference).head  # a fresh `outbox migrate`, for comparison
     command.upgrade(_host_config(empty_db_url), "heads")
 
     assert _rows(empty_db_url, "SELECT to_regclass('public.host_notes') IS NOT NULL") == [(True,)]
@@ -52,7 +54,7 @@ def test_host_history_migrates_ours_and_outbox_migrate_changes_nothing(
     )
     assert _version_tables(empty_db_url) == [("alembic_version",)]
     # our schemas, tables, views and functions exactly as `outbox migrate` leaves a fresh database
-    assert schema.snapshot(empty_db_url) == schema.snapshot(db_url)
+    assert schema.snapshot(empty_db_url) == schema.snapshot(reference)
     assert _rows(empty_db_url, "SELECT outbox.publish('null', 'host.ready', '{}') > 0") == [(True,)]
 
     state = migrate.state(empty_db_url)
