@@ -54,15 +54,17 @@ def test_host_history_migrates_ours_and_outbox_migrate_changes_nothing(
     )
     assert _version_tables(empty_db_url) == [("alembic_version",)]
     # our schemas, tables, views and functions exactly as `outbox migrate` leaves a fresh database
-    assert schema.snapshot(empty_db_url) == schema.snapshot(reference)
+    assert schema.snapshot(empty_db_url, privileges=True) == schema.snapshot(
+        reference, privileges=True
+    )
     assert _rows(empty_db_url, "SELECT outbox.publish('null', 'host.ready', '{}') > 0") == [(True,)]
 
     state = migrate.state(empty_db_url)
     assert (state.current, state.up_to_date, state.host_managed) == (head, True, True)
-    before = schema.snapshot(empty_db_url)
+    before = schema.snapshot(empty_db_url, privileges=True)
     after_state = migrate.upgrade(empty_db_url)
     assert after_state.up_to_date
-    assert schema.snapshot(empty_db_url) == before
+    assert schema.snapshot(empty_db_url, privileges=True) == before
     assert _version_tables(empty_db_url) == [("alembic_version",)]
     assert sorted(_rows(empty_db_url, "SELECT version_num FROM alembic_version")) == sorted(
         [("h1_host_notes",), (head,)]
