@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from bench.harness import figure, machine, scratch_database
-from outbox import CartLine, Customer, OrderRequest, place_order
+from outbox.shop import CartLine, Customer, OrderRequest, place_order
 
 ROUNDS = 40
 

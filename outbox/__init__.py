@@ -1,35 +1,26 @@
-"""What a storefront imports: publish messages and place orders inside its own transaction."""
+"""What a storefront imports: publish messages inside its own transaction.
 
-from outbox.aftersale import (
-    OrderChange,
-    ProfileChange,
-    cancel_order,
-    record_payment,
-    record_shipment,
-    refund,
-    update_customer,
+Importing it loads psycopg and orjson only; ``outbox.migrate`` (alembic) and the reference
+shop (``outbox.shop``) are imported when used."""
+
+from outbox.errors import (
+    InvalidMessageError,
+    NotInTransactionError,
+    OutboxError,
+    UnsupportedConnectionError,
 )
-from outbox.checkout import place_order
-from outbox.models import CartLine, Customer, MessageStatus, OrderRequest, PlacedOrder, PurchaseType
+from outbox.models import MessageStatus, OutgoingMessage
 from outbox.publish import publish, publish_async, publish_many, publish_many_async
 
 __all__ = [
-    "CartLine",
-    "Customer",
+    "InvalidMessageError",
     "MessageStatus",
-    "OrderChange",
-    "OrderRequest",
-    "PlacedOrder",
-    "ProfileChange",
-    "PurchaseType",
-    "cancel_order",
-    "place_order",
+    "NotInTransactionError",
+    "OutboxError",
+    "OutgoingMessage",
+    "UnsupportedConnectionError",
     "publish",
     "publish_async",
     "publish_many",
     "publish_many_async",
-    "record_payment",
-    "record_shipment",
-    "refund",
-    "update_customer",
 ]

@@ -11,8 +11,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,25 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     with _janitor(pg_server, name, template=template_db):
         yield pg_server.url(name)
+
+
+@pytest.fixture
+def empty_db_factory(pg_server: PgServer) -> Iterator[Callable[[], str]]:
+    """Databases of this test's own with nothing in them, dropped when it ends."""
+    with ExitStack() as stack:
+
+        def create() -> str:
+            name = f"e_{uuid.uuid4().hex[:12]}"
+            stack.enter_context(_janitor(pg_server, name))
+            return pg_server.url(name)
+
+        yield create
+
+
+@pytest.fixture
+def empty_db_url(empty_db_factory: Callable[[], str]) -> str:
+    """A database of this test's own with nothing in it."""
+    return empty_db_factory()
 
 
 @pytest.fixture

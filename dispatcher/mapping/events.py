@@ -3,7 +3,7 @@
 A mapping that reads ``customer.emial`` would otherwise produce a null on every message and
 nobody would notice until a report came out wrong; checking paths at load turns the typo into an
 error with a line number. A list is written ``lines[]``; its items' paths as ``lines[].sku``.
-Keep this in step with docs/events.md, ``outbox.events`` and ``outbox.aftersale_events``.
+Keep this in step with docs/events.md, ``outbox.shop.events`` and ``outbox.shop.aftersale_events``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ _LINE = {
     "thinkific_course_id": "int|null",
 }
 
-# After checkout (outbox.aftersale): the order as it stands after the change.
+# After checkout (outbox.shop.aftersale): the order as it stands after the change.
 _ORDER_NOW = {
     "number": "string",
     "status": "string",
@@ -116,7 +116,7 @@ _AFTERSALE: dict[str, Any] = {
     "customer.updated": {
         "customer": {"id": "string", "email": "string", "last_name": "string",
                      "locale": "string", "guest": "boolean"},
-        # Only the fields that changed are present (outbox.profile).
+        # Only the fields that changed are present (outbox.shop.profile).
         "changes": {
             "first_name": "string",
             "last_name": "string",

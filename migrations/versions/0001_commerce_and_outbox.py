@@ -7,9 +7,11 @@ Create Date: 2026-11-25
 
 from alembic import op
 
+from outbox.migrate import function_sql
+
 revision = "0001"
 down_revision = None
-branch_labels = None
+branch_labels = ("outbox",)  # every later revision inherits it
 depends_on = None
 
 COMMERCE = r"""
@@ -271,45 +273,12 @@ COMMENT ON COLUMN outbox.attempts.error_message IS 'Error text, truncated and fr
 COMMENT ON COLUMN outbox.attempts.duration_ms IS 'Wall time of the attempt in milliseconds.';
 COMMENT ON COLUMN outbox.attempts.mapping_version IS 'Content hash of the field mapping that produced the write.';
 
--- The destination is checked once per statement rather than by a foreign key: a foreign key
--- share-locks the destinations row for every message, turning the hottest insert path into a
--- stream of row-lock writes on one tiny table.
-CREATE FUNCTION outbox.notify_new_messages() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    destinations text;
-    unknown text;
-BEGIN
-    SELECT string_agg(DISTINCT r.destination, ','),
-           min(r.destination) FILTER (WHERE d.name IS NULL)
-      INTO destinations, unknown
-      FROM new_rows r LEFT JOIN outbox.destinations d ON d.name = r.destination;
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'outbox: unknown destination "%"', unknown
-            USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Key (destination)=(%s) is not present in table "destinations".', unknown),
-                  HINT = 'Register it first: INSERT INTO outbox.destinations (name) VALUES (...).';
-    END IF;
-    -- One notification per statement, naming the destinations that got work; listeners treat
-    -- it as a hint and claim by query, so a lost notification only costs one poll interval.
-    PERFORM pg_notify('outbox_messages', destinations);
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION outbox.notify_new_messages() IS 'Once per INSERT statement: refuse unknown destinations, then NOTIFY outbox_messages with the destinations that received messages.';
+"""
 
-CREATE FUNCTION outbox.guard_destination_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM outbox.messages m WHERE m.destination = OLD.name) THEN
-        RAISE EXCEPTION 'outbox: destination "%" still has messages', OLD.name
-            USING ERRCODE = 'foreign_key_violation',
-                  HINT = 'Cancel or prune its messages first, or set paused_until to stop delivery.';
-    END IF;
-    RETURN OLD;
-END
-$$;
-COMMENT ON FUNCTION outbox.guard_destination_delete() IS 'Keeps a destination that messages still name from being deleted or renamed.';
+# The trigger functions are replaceable objects: their one body is sql/functions/triggers.sql
+# (plpgsql, so a body naming a later revision's objects is only checked when it runs), applied
+# here because a trigger needs its function, and again by every migrate after the upgrade.
+TRIGGERS = r"""
 CREATE TRIGGER destinations_guard BEFORE DELETE OR UPDATE OF name ON outbox.destinations
     FOR EACH ROW EXECUTE FUNCTION outbox.guard_destination_delete();
 CREATE TRIGGER messages_notify AFTER INSERT ON outbox.messages
@@ -321,6 +290,8 @@ CREATE TRIGGER messages_notify AFTER INSERT ON outbox.messages
 def upgrade() -> None:
     op.execute(COMMERCE)
     op.execute(OUTBOX)
+    op.execute(function_sql("triggers.sql"))
+    op.execute(TRIGGERS)
 
 
 def downgrade() -> None:

@@ -3,6 +3,10 @@
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28
+
+The fold of waiting profile changes and the insert trigger that calls it are replaceable
+functions (``sql/functions/triggers.sql``), re-applied by every migrate; this revision owns the
+tables and columns.
 """
 
 from alembic import op
@@ -123,109 +127,9 @@ COMMENT ON COLUMN commerce.customers.region IS 'Postal address: state, county or
 COMMENT ON COLUMN commerce.customers.country IS 'Postal address: country, as the shopper wrote it or an ISO 3166 code.';
 COMMENT ON COLUMN commerce.customers.preferences IS 'Contact preferences the customer set in the storefront: newsletter (boolean), contact_channel (email, phone or post).';
 COMMENT ON COLUMN commerce.customers.profile_version IS 'Counts the profile changes made through update_customer; the customer.updated message of each change carries it.';
-
--- Profile changes coalesce while they wait. Why here, at publish time, and not at claim time:
--- the claim is the hot path, kept to one simple predicate that its partial indexes serve (and a
--- plan test guards); a merge there would slow every claim of every destination for the sake of
--- one event type. At publish time the work is one indexed look-up of the customer's own waiting
--- messages, done by whoever publishes (update_customer, or outbox.publish from any language),
--- in the same transaction. The newest message takes the merged "changes" of the pending ones
--- it replaces (older values first, newer win), so nothing a superseded message said is lost.
--- Only pending rows are replaced: one in flight is being sent and the newest waits behind it
--- (same ordering key); SKIP LOCKED passes over a row a dispatcher is claiming this instant.
--- SECURITY DEFINER because the storefront's role may insert messages but never change the
--- status of one (sql/roles/roles.sql).
-CREATE FUNCTION outbox.supersede_waiting_profile_changes(newest jsonb) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, outbox AS $$
-BEGIN
-    WITH newest AS (
-        SELECT * FROM jsonb_to_recordset(newest) AS n(destination text, ordering_key text, id bigint)
-    ), waiting AS (
-        SELECT m.id, n.id AS newest_id, m.payload
-          FROM outbox.messages m
-          JOIN newest n ON m.destination = n.destination AND m.ordering_key = n.ordering_key
-         WHERE m.status = 'pending' AND m.event_type = 'customer.updated' AND m.id < n.id
-         ORDER BY m.id
-           FOR UPDATE OF m SKIP LOCKED
-    ), replaced AS (
-        UPDATE outbox.messages m
-           SET status = 'superseded', updated_at = now(),
-               last_error = 'superseded by message ' || w.newest_id
-          FROM waiting w
-         WHERE m.id = w.id
-        RETURNING w.newest_id, w.id, w.payload
-    ), merged AS (
-        SELECT newest_id, jsonb_object_agg(key, value) AS changes
-          FROM (SELECT DISTINCT ON (r.newest_id, c.key) r.newest_id, c.key, c.value
-                  FROM replaced r, jsonb_each(coalesce(r.payload -> 'changes', '{}')) c
-                 ORDER BY r.newest_id, c.key, r.id DESC) latest
-         GROUP BY newest_id
-    )
-    UPDATE outbox.messages m
-       SET payload = jsonb_set(m.payload, '{changes}',
-                               g.changes || coalesce(m.payload -> 'changes', '{}')),
-           updated_at = now()
-      FROM merged g
-     WHERE m.id = g.newest_id;
-END
-$$;
-COMMENT ON FUNCTION outbox.supersede_waiting_profile_changes(jsonb) IS 'Pending customer.updated messages of the same customer (destination and ordering key) as the newest ones given become superseded, and the newest take their merged changes. Called by the insert trigger.';
-
--- One statement-level trigger does all the work of an insert (a second trigger cost a tenth of
--- a checkout): refuse unknown destinations, fold waiting profile changes, then NOTIFY.
-CREATE OR REPLACE FUNCTION outbox.notify_new_messages() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    destinations text;
-    unknown text;
-    profiles jsonb;
-BEGIN
-    SELECT string_agg(DISTINCT r.destination, ','),
-           min(r.destination) FILTER (WHERE d.name IS NULL),
-           jsonb_agg(jsonb_build_object('destination', r.destination,
-                                        'ordering_key', r.ordering_key, 'id', r.id))
-               FILTER (WHERE r.event_type = 'customer.updated' AND r.ordering_key IS NOT NULL)
-      INTO destinations, unknown, profiles
-      FROM new_rows r LEFT JOIN outbox.destinations d ON d.name = r.destination;
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'outbox: unknown destination "%"', unknown
-            USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Key (destination)=(%s) is not present in table "destinations".', unknown),
-                  HINT = 'Register it first: INSERT INTO outbox.destinations (name) VALUES (...).';
-    END IF;
-    IF profiles IS NOT NULL THEN
-        PERFORM outbox.supersede_waiting_profile_changes(profiles);
-    END IF;
-    -- One notification per statement, naming the destinations that got work; listeners treat
-    -- it as a hint and claim by query, so a lost notification only costs one poll interval.
-    PERFORM pg_notify('outbox_messages', destinations);
-    RETURN NULL;
-END
-$$;
 """
 
 DOWN = r"""
-CREATE OR REPLACE FUNCTION outbox.notify_new_messages() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    destinations text;
-    unknown text;
-BEGIN
-    SELECT string_agg(DISTINCT r.destination, ','),
-           min(r.destination) FILTER (WHERE d.name IS NULL)
-      INTO destinations, unknown
-      FROM new_rows r LEFT JOIN outbox.destinations d ON d.name = r.destination;
-    IF unknown IS NOT NULL THEN
-        RAISE EXCEPTION 'outbox: unknown destination "%"', unknown
-            USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Key (destination)=(%s) is not present in table "destinations".', unknown),
-                  HINT = 'Register it first: INSERT INTO outbox.destinations (name) VALUES (...).';
-    END IF;
-    PERFORM pg_notify('outbox_messages', destinations);
-    RETURN NULL;
-END
-$$;
-DROP FUNCTION outbox.supersede_waiting_profile_changes(jsonb);
 DROP TABLE commerce.refund_lines, commerce.refunds, commerce.shipment_lines, commerce.shipments,
            commerce.payments;
 ALTER TABLE commerce.customers

@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 
-from outbox import CartLine, Customer, OrderRequest, place_order
-from outbox.errors import CheckoutError
-from outbox.organisation_terms import organisation_terms
+from outbox.shop import CartLine, Customer, OrderRequest, place_order
+from outbox.shop.errors import CheckoutError
+from outbox.shop.organisation_terms import organisation_terms
 
 FIRST = ("Ada", "Grace", "Alan", "Mary", "Florence", "Joseph", "Edith", "Ignaz", "Clara", "John")
 LAST = ("Lovelace", "Hopper", "Turing", "Seacole", "Nightingale", "Lister", "Cavell", "Semmelweis")

@@ -4,6 +4,10 @@
 -- superuser included, so an object planted in a schema on the caller's path must never be
 -- reached from here.
 
+-- The destination is checked once per statement rather than by a foreign key: a foreign key
+-- share-locks the destinations row for every message, turning the hottest insert path into a
+-- stream of row-lock writes on one tiny table.
+--
 -- One statement-level trigger does all the work of an insert (a second trigger cost a tenth of
 -- a checkout): refuse unknown destinations, fold waiting profile changes, then NOTIFY. The rows
 -- are grouped by destination first, so each destination is looked up once, and profile changes
@@ -63,7 +67,15 @@ END
 $$;
 COMMENT ON FUNCTION outbox.guard_destination_delete() IS 'Keeps a destination that messages still name from being deleted or renamed.';
 
--- Profile changes coalesce while they wait (see revision 0005 for why at publish time). It runs
+-- Profile changes coalesce while they wait. Why here, at publish time, and not at claim time:
+-- the claim is the hot path, kept to one simple predicate that its partial indexes serve (and a
+-- plan test guards); a merge there would slow every claim of every destination for the sake of
+-- one event type. At publish time the work is one indexed look-up of the customer's own waiting
+-- messages, done by whoever publishes (update_customer, or outbox.publish from any language),
+-- in the same transaction. The newest message takes the merged "changes" of the pending ones
+-- it replaces (older values first, newer win), so nothing a superseded message said is lost.
+-- Only pending rows are replaced: one in flight is being sent and the newest waits behind it
+-- (same ordering key); SKIP LOCKED passes over a row a dispatcher is claiming this instant. It runs
 -- with the rights of the inserting statement: messages from a storefront arrive through the
 -- publish functions, which run as their owner, and the dispatcher's replay may update messages
 -- anyway; nobody else may call it (sql/roles/grants.sql).

@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from outbox import place_order
+from outbox.shop import place_order
 from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 from tests.fixtures.console import past_attempts_factory, publish_factory
 from tests.fixtures.processes import (

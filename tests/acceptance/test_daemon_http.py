@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from outbox import place_order
+from outbox.shop import place_order
 from tests.fixtures.catalog import line, order_factory, product_factory
 from tests.fixtures.processes import dispatchers, status_counts, stop, wait_for, write_config
 from tests.fixtures.webhook_server import Receiver, webhook_receiver

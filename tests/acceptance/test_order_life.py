@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from outbox import record_payment, record_shipment, refund
+from outbox.shop import record_payment, record_shipment, refund
 from sandboxes.salesforce import SandboxState, create_app
 from sandboxes.serve import running_app
 from tests.conformance.salesforce_org import SECRET_ENV, place, seed_catalog

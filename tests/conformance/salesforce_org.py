@@ -25,9 +25,9 @@ from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.salesforce import SalesforceDestination
 from dispatcher.destinations.salesforce.build import build
 from dispatcher.mapping.reload import MappingSet
-from outbox import place_order
-from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
+from outbox.shop import place_order
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from sandboxes.salesforce import SandboxSettings, SandboxState, create_app, load_seed
 
 BASE_URL = "https://acme.my.salesforce.com"

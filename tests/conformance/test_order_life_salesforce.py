@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from dispatcher.core.destination import Result
-from outbox import (
+from outbox.shop import (
     cancel_order,
     place_order,
     record_payment,
@@ -17,7 +17,7 @@ from outbox import (
     refund,
     update_customer,
 )
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from tests.conformance.salesforce_org import Org, place
 
 

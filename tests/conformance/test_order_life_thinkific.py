@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from dispatcher.core.destination import Result
-from outbox import cancel_order, record_payment, refund
+from outbox.shop import cancel_order, record_payment, refund
 from tests.conformance.test_thinkific_site import course_order, deliver_all, deliver_due, open_site
 from tests.fixtures.catalog import product_factory
 

@@ -15,8 +15,8 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 
 from dispatcher.core.destination import Result
-from outbox import place_order, update_customer
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, update_customer
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from sandboxes.salesforce import FaultKind
 from tests.conformance.salesforce_org import Org, make_org, salesforce_config
 

@@ -15,8 +15,8 @@ from dispatcher.core.destination import Result
 from dispatcher.destinations.salesforce import check_org_drift
 from dispatcher.maintenance import check_drift
 from dispatcher.maintenance.scheduler import JobContext
-from outbox import place_order, record_payment, refund
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, record_payment, refund
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from sandboxes.salesforce import FaultKind
 from tests.conformance.salesforce_org import Org, place, salesforce_config
 

@@ -16,7 +16,7 @@ from dispatcher.core.destination import Result
 from dispatcher.maintenance import pull_changes
 from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
-from outbox import update_customer
+from outbox.shop import update_customer
 from sandboxes.salesforce import SandboxSettings
 from tests.conformance.salesforce_org import BASE_URL, SECRET_ENV, Org, place
 

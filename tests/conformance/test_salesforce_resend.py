@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from psycopg_pool import AsyncConnectionPool
 
 from dispatcher.core.destination import Message, Result
-from outbox import record_payment, record_shipment, refund
+from outbox.shop import record_payment, record_shipment, refund
 from sandboxes.salesforce import SandboxSettings, create_app
 from sandboxes.salesforce.settings import utc_now
 from tests.conformance.salesforce_org import BASE_URL, Org, make_org, place, salesforce_config

@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 
 from dispatcher.core.destination import Result
-from outbox import place_order, update_customer
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, update_customer
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from sandboxes.thinkific.store import User
 from tests.conformance.test_thinkific_site import (
     Site,

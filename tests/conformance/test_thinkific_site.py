@@ -32,9 +32,9 @@ from dispatcher.destinations.context import DestinationContext
 from dispatcher.destinations.thinkific import ThinkificDestination
 from dispatcher.destinations.thinkific.build import build
 from dispatcher.mapping.reload import MappingSet
-from outbox import place_order
-from outbox.models import CartLine, Customer, OrderRequest
 from outbox.resources import resource_dir
+from outbox.shop import place_order
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from sandboxes.thinkific import API_BASE, SandboxSettings, SandboxState, create_app
 
 SITE_URL = "https://sandbox.thinkific.test"

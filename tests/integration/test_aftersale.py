@@ -10,17 +10,17 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from outbox import (
+from outbox import migrate
+from outbox.migrate import sqlalchemy_url
+from outbox.shop import (
     cancel_order,
     errors,
-    migrate,
     place_order,
     record_payment,
     record_shipment,
     refund,
     update_customer,
 )
-from outbox.migrate import sqlalchemy_url
 from tests.fixtures.catalog import line, order_factory, product_factory, session_factory
 
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from outbox import errors, place_order
 from outbox.migrate import sqlalchemy_url
+from outbox.shop import errors, place_order
 from tests.fixtures.catalog import (
     customer_factory,
     line,

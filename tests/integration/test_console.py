@@ -20,8 +20,8 @@ from dispatcher.ops.access import Access
 from dispatcher.ops.console import COOKIE, Console
 from dispatcher.ops.sampler import Sampler
 from dispatcher.ops.web import create_app
-from outbox import place_order
 from outbox.resources import resource_dir
+from outbox.shop import place_order
 from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 from tests.fixtures.console import csrf_of, deliver_all, publish_factory
 

@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 
 from dispatcher.mapping import load
-from outbox import place_order
 from outbox.resources import resource_dir
+from outbox.shop import place_order
 from tests.fixtures.catalog import (
     customer_factory,
     line,

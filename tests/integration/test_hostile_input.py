@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
 import outbox
-from outbox import CartLine, Customer, OrderRequest, errors
+import outbox.shop
 from outbox.errors import InvalidMessageError
 from outbox.limits import MAX_PAYLOAD_DEPTH
+from outbox.shop import CartLine, Customer, OrderRequest, errors
 from tests.fixtures.catalog import product_factory
 
 SETTINGS = settings(
@@ -282,7 +283,7 @@ def test_hostile_checkout_is_a_named_error_or_a_whole_order(
     try:
         with shop.transaction(force_rollback=True):
             try:
-                placed = outbox.place_order(shop, order)
+                placed = outbox.shop.place_order(shop, order)
             except errors.CheckoutError as exc:
                 event(f"checkout refused: {type(exc).__name__}")
                 assert shop.info.transaction_status != psycopg.pq.TransactionStatus.INERROR
@@ -302,8 +303,8 @@ def sold(shop: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     order = OrderRequest(
         "SO-H0", Customer("ada@example.org", "Lovelace"), (CartLine("WB-1", 3, Decimal("30")),)
     )
-    outbox.place_order(shop, order)
-    outbox.record_payment(shop, "SO-H0", "card", Decimal("60"), "pi-0")
+    outbox.shop.place_order(shop, order)
+    outbox.shop.record_payment(shop, "SO-H0", "card", Decimal("60"), "pi-0")
     shop.commit()
     return shop
 
@@ -327,23 +328,23 @@ quantities = st.dictionaries(
 )
 aftersale_calls = st.one_of(
     st.builds(
-        lambda n, m, a, r: lambda c: outbox.record_payment(c, n, m, a, r),
+        lambda n, m, a, r: lambda c: outbox.shop.record_payment(c, n, m, a, r),
         mostly(st.just("SO-H0"), text), mostly(st.just("card"), text), amounts, references,
     ),
     st.builds(
-        lambda n, r, q, k, t: lambda c: outbox.record_shipment(c, n, r, q, k, t),
+        lambda n, r, q, k, t: lambda c: outbox.shop.record_shipment(c, n, r, q, k, t),
         mostly(st.just("SO-H0"), text), references, quantities, references, references,
     ),
     st.builds(
-        lambda n, r, a, q: lambda c: outbox.refund(c, n, r, a, q),
+        lambda n, r, a, q: lambda c: outbox.shop.refund(c, n, r, a, q),
         mostly(st.just("SO-H0"), text), references, amounts, st.one_of(st.none(), quantities),
     ),
     st.builds(
-        lambda n, r: lambda c: outbox.cancel_order(c, n, r),
+        lambda n, r: lambda c: outbox.shop.cancel_order(c, n, r),
         mostly(st.just("SO-H0"), text), references,
     ),
     st.builds(
-        lambda e, f, a: lambda c: outbox.update_customer(c, e, first_name=f, address=a),
+        lambda e, f, a: lambda c: outbox.shop.update_customer(c, e, first_name=f, address=a),
         mostly(st.just("ada@example.org"), st.one_of(text, st.integers())),
         mostly(plain, st.one_of(text, st.integers(), st.none())),
         mostly(

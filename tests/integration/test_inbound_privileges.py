@@ -8,12 +8,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-import outbox
 from dispatcher.maintenance.inbound_apply import PageContext, apply_page
 from dispatcher.maintenance.inbound_decision import Change
 from dispatcher.mapping import load
-from outbox import CartLine, errors, migrate
+from outbox import migrate
 from outbox.resources import resource_dir
+from outbox.shop import CartLine, errors, place_order
 from tests.fixtures.catalog import customer_factory, order_factory, product_factory
 
 STAMP = "2026-12-01T09:00:00.000+0000"
@@ -81,7 +81,7 @@ def test_inbound_privileges_storefront_checks_out_against_organisation_terms(
         conn.execute("SET ROLE outbox_storefront")
         buyer = customer_factory(organisation="Northgate Clinic")
         tier = (CartLine(book["sku"], 1, Decimal("30.00")),)
-        outbox.place_order(conn, order_factory(*tier, customer=buyer, payment_method="invoice"))
+        place_order(conn, order_factory(*tier, customer=buyer, payment_method="invoice"))
         with pytest.raises(errors.CreditLimitExceededError):
-            outbox.place_order(conn, order_factory(*tier, customer=buyer, payment_method="invoice"))
+            place_order(conn, order_factory(*tier, customer=buyer, payment_method="invoice"))
         conn.commit()

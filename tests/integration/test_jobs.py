@@ -15,7 +15,7 @@ from dispatcher.config import Config, PruneHistoryConfig
 from dispatcher.maintenance import prune_history, reap_leases, reconcile
 from dispatcher.maintenance.schedule import scheduled_jobs
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
-from outbox import place_order
+from outbox.shop import place_order
 from tests.fixtures.catalog import line, order_factory, product_factory
 
 

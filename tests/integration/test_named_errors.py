@@ -14,7 +14,9 @@ import psycopg
 import pytest
 
 import outbox
-from outbox import CartLine, Customer, OrderRequest, errors, place_order
+import outbox.shop
+from outbox.errors import UnsupportedConnectionError
+from outbox.shop import CartLine, Customer, OrderRequest, errors, place_order
 from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 
 
@@ -205,9 +207,9 @@ def test_place_order_wrong_input_is_a_named_error_with_nothing_written(
 
 
 def test_place_order_not_an_order_request_is_named(conn: psycopg.Connection[Any]) -> None:
-    with pytest.raises(errors.InvalidOrderError, match=r"expected an outbox\.OrderRequest"):
+    with pytest.raises(errors.InvalidOrderError, match=r"expected an outbox\.shop\.OrderRequest"):
         place_order(conn, {"order_number": "SO-1"})  # type: ignore[arg-type]
-    with pytest.raises(errors.UnsupportedConnectionError):
+    with pytest.raises(UnsupportedConnectionError):
         place_order("postgresql://", order_factory(CartLine("X-1", 1, Decimal("1.00"))))
 
 
@@ -220,37 +222,58 @@ def placed(conn: psycopg.Connection[Any]) -> str:
 
 
 AFTERSALE_CALLS: list[tuple[str, Any]] = [
-    ("payment: number not text", lambda c, n: outbox.record_payment(c, 7, "card", "60", "pi")),
-    ("payment: amount list", lambda c, n: outbox.record_payment(c, n, "card", [60], "pi")),
-    ("payment: amount NaN", lambda c, n: outbox.record_payment(c, n, "card", float("nan"), "pi")),
-    ("payment: amount huge", lambda c, n: outbox.record_payment(c, n, "card", "1e20", "pi")),
-    ("payment: reference None", lambda c, n: outbox.record_payment(c, n, "card", "60", None)),
+    ("payment: number not text", lambda c, n: outbox.shop.record_payment(c, 7, "card", "60", "pi")),
+    ("payment: amount list", lambda c, n: outbox.shop.record_payment(c, n, "card", [60], "pi")),
+    (
+        "payment: amount NaN",
+        lambda c, n: outbox.shop.record_payment(c, n, "card", float("nan"), "pi"),
+    ),
+    ("payment: amount huge", lambda c, n: outbox.shop.record_payment(c, n, "card", "1e20", "pi")),
+    ("payment: reference None", lambda c, n: outbox.shop.record_payment(c, n, "card", "60", None)),
     (
         "payment: reference U+202E",
-        lambda c, n: outbox.record_payment(c, n, "card", "60", "p\u202e"),
+        lambda c, n: outbox.shop.record_payment(c, n, "card", "60", "p\u202e"),
     ),
     (
         "payment: reference too long",
-        lambda c, n: outbox.record_payment(c, n, "card", "60", "p" * 101),
+        lambda c, n: outbox.shop.record_payment(c, n, "card", "60", "p" * 101),
     ),
-    ("payment: at text", lambda c, n: outbox.record_payment(c, n, "card", "60", "pi", at="now")),
-    ("shipment: line text", lambda c, n: outbox.record_shipment(c, n, "P1", {"1": 1}, "DPD", "1")),
-    ("shipment: qty text", lambda c, n: outbox.record_shipment(c, n, "P1", {1: "1"}, "DPD", "1")),
-    ("shipment: lines list", lambda c, n: outbox.record_shipment(c, n, "P1", [(1, 1)], "DPD", "1")),
-    ("shipment: line huge", lambda c, n: outbox.record_shipment(c, n, "P1", {2**40: 1}, "D", "1")),
+    (
+        "payment: at text",
+        lambda c, n: outbox.shop.record_payment(c, n, "card", "60", "pi", at="now"),
+    ),
+    (
+        "shipment: line text",
+        lambda c, n: outbox.shop.record_shipment(c, n, "P1", {"1": 1}, "DPD", "1"),
+    ),
+    (
+        "shipment: qty text",
+        lambda c, n: outbox.shop.record_shipment(c, n, "P1", {1: "1"}, "DPD", "1"),
+    ),
+    (
+        "shipment: lines list",
+        lambda c, n: outbox.shop.record_shipment(c, n, "P1", [(1, 1)], "DPD", "1"),
+    ),
+    (
+        "shipment: line huge",
+        lambda c, n: outbox.shop.record_shipment(c, n, "P1", {2**40: 1}, "D", "1"),
+    ),
     (
         "shipment: carrier NUL",
-        lambda c, n: outbox.record_shipment(c, n, "P1", {1: 1}, "D\x00", "1"),
+        lambda c, n: outbox.shop.record_shipment(c, n, "P1", {1: 1}, "D\x00", "1"),
     ),
-    ("refund: lines text", lambda c, n: outbox.refund(c, n, "R1", "10", lines="1")),
-    ("refund: amount bool", lambda c, n: outbox.refund(c, n, "R1", True)),
-    ("cancel: reason int", lambda c, n: outbox.cancel_order(c, n, 5)),
-    ("cancel: number None", lambda c, n: outbox.cancel_order(c, None, "why")),
-    ("profile: e-mail int", lambda c, n: outbox.update_customer(c, 5, first_name="A")),
-    ("profile: name int", lambda c, n: outbox.update_customer(c, "a@b.c", first_name=5)),
-    ("profile: name NUL", lambda c, n: outbox.update_customer(c, "a@b.c", first_name="A\x00")),
-    ("profile: address str", lambda c, n: outbox.update_customer(c, "a@b.c", address="Leeds")),
-    ("profile: at text", lambda c, n: outbox.update_customer(c, "a@b.c", at="now", locale="en")),
+    ("refund: lines text", lambda c, n: outbox.shop.refund(c, n, "R1", "10", lines="1")),
+    ("refund: amount bool", lambda c, n: outbox.shop.refund(c, n, "R1", True)),
+    ("cancel: reason int", lambda c, n: outbox.shop.cancel_order(c, n, 5)),
+    ("cancel: number None", lambda c, n: outbox.shop.cancel_order(c, None, "why")),
+    ("profile: e-mail int", lambda c, n: outbox.shop.update_customer(c, 5, first_name="A")),
+    ("profile: name int", lambda c, n: outbox.shop.update_customer(c, "a@b.c", first_name=5)),
+    ("profile: name NUL", lambda c, n: outbox.shop.update_customer(c, "a@b.c", first_name="A\x00")),
+    ("profile: address str", lambda c, n: outbox.shop.update_customer(c, "a@b.c", address="Leeds")),
+    (
+        "profile: at text",
+        lambda c, n: outbox.shop.update_customer(c, "a@b.c", at="now", locale="en"),
+    ),
 ]
 
 

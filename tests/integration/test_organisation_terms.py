@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from outbox import errors, place_order
+from outbox.shop import errors, place_order
 from tests.fixtures.catalog import customer_factory, line, order_factory, product_factory
 
 

@@ -13,7 +13,9 @@ import pytest
 from psycopg import sql
 
 import outbox
-from outbox import CartLine, migrate
+import outbox.shop
+from outbox import migrate
+from outbox.shop import CartLine
 from tests.fixtures.catalog import customer_factory, order_factory, product_factory, session_factory
 
 
@@ -108,14 +110,16 @@ def test_privileges_storefront_runs_the_whole_order_life(roles_db: str) -> None:
             CartLine(course["sku"], 1, Decimal("30.00")),
             CartLine(workshop["sku"], 2, Decimal("150.00"), event_session_id=session),
         )
-        placed = outbox.place_order(conn, order_factory(*lines, number="SO-R1", customer=buyer))
-        outbox.record_payment(conn, "SO-R1", "card", placed.total, "pi_1")
-        outbox.record_shipment(conn, "SO-R1", "P-1", {1: 2}, "DPD", "123")
-        outbox.refund(conn, "SO-R1", "RF-1", Decimal("150.00"), lines={3: 1})
-        outbox.place_order(conn, order_factory(lines[0], number="SO-R2", customer=buyer))
-        outbox.cancel_order(conn, "SO-R2", "changed their mind")
-        outbox.update_customer(conn, buyer.email, first_name="Augusta")
-        outbox.update_customer(conn, buyer.email, locale="en_GB")
+        placed = outbox.shop.place_order(
+            conn, order_factory(*lines, number="SO-R1", customer=buyer)
+        )
+        outbox.shop.record_payment(conn, "SO-R1", "card", placed.total, "pi_1")
+        outbox.shop.record_shipment(conn, "SO-R1", "P-1", {1: 2}, "DPD", "123")
+        outbox.shop.refund(conn, "SO-R1", "RF-1", Decimal("150.00"), lines={3: 1})
+        outbox.shop.place_order(conn, order_factory(lines[0], number="SO-R2", customer=buyer))
+        outbox.shop.cancel_order(conn, "SO-R2", "changed their mind")
+        outbox.shop.update_customer(conn, buyer.email, first_name="Augusta")
+        outbox.shop.update_customer(conn, buyer.email, locale="en_GB")
         outbox.publish(conn, "webhook", "ping", {})
         conn.commit()
         conn.execute("RESET ROLE")

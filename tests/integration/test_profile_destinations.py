@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from outbox import place_order, update_customer
+from outbox.shop import place_order, update_customer
 from tests.fixtures.catalog import line, order_factory, product_factory
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from outbox import migrate, place_order
+from outbox import migrate
+from outbox.shop import place_order
 from tests.fixtures.catalog import line, order_factory, product_factory
 
 

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 
 from outbox import migrate
+from outbox.resources import resource_dir
+from tests.fixtures import schema
 
 
 def _schema_snapshot(url: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url) as conn:
-        columns = conn.execute(
-            """
-            SELECT table_schema, table_name, column_name, data_type, is_nullable, column_default
-              FROM information_schema.columns
-             WHERE table_schema IN ('commerce', 'outbox')
-             ORDER BY 1, 2, 3
-            """
-        ).fetchall()
-        indexes = conn.execute(
-            "SELECT schemaname, indexname, indexdef FROM pg_indexes "
-            "WHERE schemaname IN ('commerce', 'outbox') ORDER BY 1, 2"
-        ).fetchall()
-        functions = conn.execute(
-            "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
-            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'outbox' ORDER BY 1"
-        ).fetchall()
-    return columns + indexes + functions
+    return schema.snapshot(url)
 
 
 def test_migrate_up_down_up_matches_fresh_upgrade(db_url: str) -> None:
@@ -37,6 +24,41 @@ def test_migrate_up_down_up_matches_fresh_upgrade(db_url: str) -> None:
     assert _schema_snapshot(db_url) == []
     assert migrate.upgrade(db_url).up_to_date
     assert _schema_snapshot(db_url) == fresh
+
+
+def test_migrate_stepwise_ends_identical_to_a_fresh_migrate(db_url: str) -> None:
+    """Every function ends as sql/functions defines it, whichever revisions ran on the way."""
+    fresh = schema.functions(db_url)
+    assert {row[0] for row in fresh} == {"outbox"}
+    migrate.downgrade(db_url, "base")
+    for revision in _revisions():
+        migrate.upgrade(db_url, revision)
+    assert migrate.upgrade(db_url).up_to_date
+    assert schema.functions(db_url) == fresh
+
+
+def test_every_function_at_head_is_defined_in_sql_functions(db_url: str) -> None:
+    defined = set()
+    for path in sorted((resource_dir("sql") / "functions").glob("*.sql")):
+        defined |= set(_FUNCTION.findall(path.read_text(encoding="utf-8")))
+    assert {row[1].split("(")[0] for row in schema.functions(db_url)} == defined
+
+
+def test_no_revision_carries_a_function_body() -> None:
+    bodies = [
+        path.name
+        for path in sorted((resource_dir("migrations") / "versions").glob("*.py"))
+        if re.search(r"CREATE\s+(OR\s+REPLACE\s+)?FUNCTION", path.read_text(), re.IGNORECASE)
+    ]
+    assert bodies == []
+
+
+_FUNCTION = re.compile(r"CREATE\s+OR\s+REPLACE\s+FUNCTION\s+([a-z_]+\.[a-z_]+)\s*\(", re.I)
+
+
+def _revisions() -> list[str]:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
 def test_migrate_is_idempotent_and_reports_state(db_url: str) -> None:

@@ -26,8 +26,8 @@ from dispatcher.maintenance import pull_catalog
 from dispatcher.maintenance.org import SalesforceOrg
 from dispatcher.maintenance.scheduler import Job, JobContext, run_job
 from dispatcher.maintenance.stock_push import push_stock
-from outbox import CartLine, place_order
-from outbox.errors import OutOfStockError
+from outbox.shop import CartLine, place_order
+from outbox.shop.errors import OutOfStockError
 from sandboxes.salesforce import SandboxSettings, create_app
 from sandboxes.serve import running_app
 from tests.fixtures.catalog import order_factory
@@ -130,7 +130,7 @@ async def test_pull_catalog_without_writing_counts_still_subtracts_unacknowledge
 async def test_pull_catalog_cancellation_puts_units_back_in_both_counts(
     org: str, pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
 ) -> None:
-    from outbox import cancel_order
+    from outbox.shop import cancel_order
 
     await _org(org, "PATCH", f"/sobjects/Product2/{BOOK}", {"Stock_Quantity__c": 10})
     await _pull(pool, org)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from outbox import errors
 from outbox.queries import query
+from outbox.shop import errors
 
 _CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)

@@ -20,14 +20,17 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from outbox import errors
-from outbox.aftersale_events import order_cancelled, order_paid, order_refunded, order_shipped
 from outbox.connection import ConnectionLike, psycopg_connection, undo_savepoint
-from outbox.events import CustomerRow
 from outbox.limits import UNPRINTABLE
-from outbox.models import OutgoingMessage, PurchaseType
-from outbox.order_request import check_order_number
-from outbox.order_state import (
+from outbox.models import OutgoingMessage
+from outbox.publish import message_batch, message_ids
+from outbox.queries import query
+from outbox.shop import errors
+from outbox.shop.aftersale_events import order_cancelled, order_paid, order_refunded, order_shipped
+from outbox.shop.events import CustomerRow
+from outbox.shop.models import PurchaseType
+from outbox.shop.order_request import check_order_number
+from outbox.shop.order_state import (
     Change,
     LineNow,
     OrderNow,
@@ -45,9 +48,7 @@ from outbox.order_state import (
     shippable,
     with_progress,
 )
-from outbox.profile import ProfileChange, apply_changes, check_changes
-from outbox.publish import message_batch, message_ids
-from outbox.queries import query
+from outbox.shop.profile import ProfileChange, apply_changes, check_changes
 
 T = TypeVar("T")
 Step = tuple[str, dict[str, Any]]
@@ -222,7 +223,7 @@ def update_customer(
 ) -> ProfileChange:
     """Change the profile of the customer with ``email`` (name, locale, marketing consent,
     address, preferences) and publish only the fields that really changed as
-    ``customer.updated``; see ``outbox.profile``."""
+    ``customer.updated``; see ``outbox.shop.profile``."""
     if not isinstance(email, str) or UNPRINTABLE.search(email) or len(email) > 254:
         raise errors.UnknownCustomerError(str(email)[:254])
     check_moment(at)

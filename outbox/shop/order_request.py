@@ -15,9 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from outbox import errors
 from outbox.limits import UNPRINTABLE
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import errors
+from outbox.shop.models import CartLine, Customer, OrderRequest
 
 MAX_ORDER_NUMBER_LENGTH = 64
 MAX_TEXT_LENGTH = 1000
@@ -31,7 +31,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 def check_order(order: object) -> None:
     if not isinstance(order, OrderRequest):
         raise errors.InvalidOrderError(
-            f"expected an outbox.OrderRequest, got {type(order).__name__}"
+            f"expected an outbox.shop.OrderRequest, got {type(order).__name__}"
         )
     check_order_number(order.order_number, errors.InvalidOrderError)
     _check_customer(order.customer)
@@ -68,7 +68,7 @@ def check_order_number(value: object, error: type[errors.OutboxError]) -> str:
 def _check_customer(customer: object) -> None:
     if not isinstance(customer, Customer):
         raise errors.InvalidCustomerError(
-            f"customer must be an outbox.Customer, got {type(customer).__name__}"
+            f"customer must be an outbox.shop.Customer, got {type(customer).__name__}"
         )
     bad = errors.InvalidCustomerError
     email = _text(customer.email, "e-mail", bad, 254)
@@ -87,14 +87,14 @@ def _check_customer(customer: object) -> None:
 
 def _check_lines(lines: object) -> None:
     if not isinstance(lines, Sequence) or isinstance(lines, str):
-        raise errors.InvalidOrderError("lines must be a tuple of outbox.CartLine")
+        raise errors.InvalidOrderError("lines must be a tuple of outbox.shop.CartLine")
     if not lines:
         raise errors.EmptyCartError()
     total = Decimal(0)
     for number, line in enumerate(lines, start=1):
         if not isinstance(line, CartLine):
             raise errors.InvalidOrderError(
-                f"line {number} must be an outbox.CartLine, got {type(line).__name__}"
+                f"line {number} must be an outbox.shop.CartLine, got {type(line).__name__}"
             )
         sku = line.sku
         if not isinstance(sku, str) or not sku.strip() or _CONTROL.search(sku):

@@ -1,7 +1,7 @@
 """The messages an order's life after checkout implies, and a customer's profile changes.
 
 Payments, parcels, refunds and cancellations (see docs/events.md); the checkout's own messages
-are built in ``outbox.events``. Every order event travels under the order's ordering key, so
+are built in ``outbox.shop.events``. Every order event travels under the order's ordering key, so
 Salesforce sees them in commit order behind the order.placed that created the Order.
 """
 
@@ -13,9 +13,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from outbox.events import CustomerRow, money
-from outbox.models import Destination, OutgoingMessage, PurchaseType
-from outbox.order_state import Change, LineNow, OrderNow
+from outbox.models import OutgoingMessage
+from outbox.shop.events import CustomerRow, money
+from outbox.shop.models import Destination, PurchaseType
+from outbox.shop.order_state import Change, LineNow, OrderNow
 
 # The profile fields a Thinkific user keeps (mappings/thinkific.yaml, section user_profile). The
 # organisation (Thinkific's company) is set at checkout and is not a profile change.
@@ -62,7 +63,7 @@ def _order_event(
         destination=Destination.SALESFORCE,
         event_type=event_type,
         payload={"order": _order_block(order), **payload},
-        ordering_key=f"customer:{payload['customer']['id']}",  # see outbox.events
+        ordering_key=f"customer:{payload['customer']['id']}",  # see outbox.shop.events
         idempotency_key=f"{event_type}:{order.number}{key}",
         correlation_id=change.correlation_id,
     )

@@ -1,6 +1,6 @@
 """The order as it stands after checkout, and the rules an after-sale request must pass.
 
-Pure: no SQL, no I/O. ``outbox.aftersale`` reads the locked order into an ``OrderState``, asks
+Pure: no SQL, no I/O. ``outbox.shop.aftersale`` reads the locked order into an ``OrderState``, asks
 here whether the request is possible (each refusal a specific error naming the fix) and what
 the order's status becomes, then writes and publishes.
 """
@@ -12,17 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from outbox import errors
 from outbox.limits import UNPRINTABLE
-from outbox.models import PurchaseType
+from outbox.shop import errors
+from outbox.shop.events import CustomerRow
+from outbox.shop.models import PurchaseType
 
 MAX_REFERENCE_LENGTH = 100
 _MAX_AMOUNT = Decimal("9999999999.99")  # numeric(12, 2)
-
-if TYPE_CHECKING:
-    from outbox.events import CustomerRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Only the fields the storefront owns can be changed here (name, locale, marketing
 postal address, contact preferences); the e-mail is the customer's key, and fields Salesforce
 users master (``owner: salesforce`` in ``mappings/salesforce.yaml``, such as the e-mail opt-out)
 never travel from the storefront. The message carries only what changed: one for Salesforce,
-and one for Thinkific when a name it keeps changed (``outbox.aftersale_events``), in one
+and one for Thinkific when a name it keeps changed (``outbox.shop.aftersale_events``), in one
 statement. While several changes of one customer wait in the outbox, the database keeps only
 the newest per destination, holding all their changes merged
 (``outbox.supersede_waiting_profile_changes``, revision 0005).
@@ -24,11 +24,11 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from outbox import errors
-from outbox.aftersale_events import customer_updated
-from outbox.events import CustomerRow
 from outbox.publish import message_batch, message_ids
 from outbox.queries import query
+from outbox.shop import errors
+from outbox.shop.aftersale_events import customer_updated
+from outbox.shop.events import CustomerRow
 
 ADDRESS_KEYS = ("line1", "line2", "city", "postal_code", "region", "country")
 CHANNELS = ("email", "phone", "post")
@@ -59,7 +59,7 @@ def apply_changes(
     conn: psycopg.Connection[Any], email: str, given: Mapping[str, Any], at: datetime
 ) -> ProfileChange:
     """Savepoint and lock the profile, then write and publish what changed; the caller
-    (``outbox.aftersale.update_customer``) rolls back to the savepoint on any error."""
+    (``outbox.shop.aftersale.update_customer``) rolls back to the savepoint on any error."""
     return _update(conn, email, given, at)
 
 

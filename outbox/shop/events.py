@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from outbox.models import Destination, EventType, OutgoingMessage, PurchaseType
+from outbox.models import OutgoingMessage
+from outbox.shop.models import Destination, EventType, PurchaseType
 
 _CENT = Decimal("0.01")
 

@@ -17,9 +17,11 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from outbox import errors
 from outbox.connection import ConnectionLike, psycopg_connection, undo_savepoint
-from outbox.events import (
+from outbox.publish import message_batch, message_ids
+from outbox.queries import query
+from outbox.shop import errors
+from outbox.shop.events import (
     CustomerRow,
     OrderFacts,
     PricedLine,
@@ -27,11 +29,9 @@ from outbox.events import (
     SessionInfo,
     order_messages,
 )
-from outbox.models import CartLine, OrderRequest, PlacedOrder, PurchaseType
-from outbox.order_request import check_order
-from outbox.organisation_terms import OrganisationTerms, check_credit, organisation_terms
-from outbox.publish import message_batch, message_ids
-from outbox.queries import query
+from outbox.shop.models import CartLine, OrderRequest, PlacedOrder, PurchaseType
+from outbox.shop.order_request import check_order
+from outbox.shop.organisation_terms import OrganisationTerms, check_credit, organisation_terms
 
 
 def place_order(
