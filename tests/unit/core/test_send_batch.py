@@ -70,7 +70,8 @@ async def test_send_batch_hands_runs_to_a_destination_that_writes_them_together(
     outcomes, untried = await send_batch(destination, destination.send, BATCH)
     assert destination.runs == [[1, 2, 3, 4, 5]]
     assert destination.rounds == []
-    assert sorted(outcomes) == [1, 2, 3, 4, 5] and untried == []
+    assert sorted(outcomes) == [1, 2, 3, 4, 5]
+    assert untried == []
     assert {o.result for o in outcomes.values()} == {Result.DELIVERED}
 
 

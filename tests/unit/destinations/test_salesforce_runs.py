@@ -30,7 +30,7 @@ def test_plan_run_sends_a_later_rounds_create_of_an_earlier_record_as_its_update
     later = plan_factory(
         write_factory(
             "Order", "SO-1", body={"Status": "x", "AccountId": "a"}, update_body={"Status": "x"}
-        ),  # fmt: skip
+        ),
         write_factory("OrderItem", "SO-1-1", update_body={}),
         write_factory("Shipment__c", "P-1"),
     )
@@ -61,7 +61,8 @@ def test_plan_run_holds_at_most_five_collections_and_25_subrequests() -> None:
 
     five = [plan_factory(*many(f"O{n}__c")) for n in range(5)]
     run = plan_run(five)
-    assert run is not None and len(run.steps) == 5
+    assert run is not None
+    assert len(run.steps) == 5
     assert plan_run([*five, plan_factory(*many("O6__c"))]) is None
     singles = [plan_factory(write_factory(f"O{n}__c", "k")) for n in range(25)]
     assert plan_run(singles) is not None
