@@ -2,10 +2,12 @@
 
 A real ``outbox run`` process delivers ``order.placed`` messages to the Salesforce sandbox
 served on loopback, with ``--latency-ms`` of latency injected into every API request. Prints
-the drain rate of a backlog, its API calls per order, and the calls per order of a trickle
-where each order is published only after the previous one was delivered.
+the drain rate of a backlog, its API calls per order, the calls per order of a trickle
+where each order is published only after the previous one was delivered, and the calls per
+order of a trickle of whole lives: an order placed, paid and shipped in one storefront
+transaction, so the three messages of its key are claimed together.
 
-    python -m bench.salesforce [--orders 5000] [--latency-ms 50] [--trickle 30]
+    python -m bench.salesforce [--orders 5000] [--latency-ms 50] [--trickle 30] [--lives 30]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ import psycopg
 import yaml
 
 from bench.harness import figure, machine, scratch_database
+from outbox import place_order, record_payment, record_shipment
+from outbox.models import CartLine, Customer, OrderRequest
 from sandboxes.salesforce import FaultKind, SandboxState, create_app, load_seed
 from sandboxes.serve import running_app
 
@@ -74,6 +79,17 @@ def _catalog(url: str) -> None:
 def _publish(url: str, first: int, last: int) -> None:
     with psycopg.connect(url) as conn:
         conn.execute(_PUBLISH, (first, last))
+
+
+def _live(url: str, n: int) -> None:
+    """One order placed, paid and shipped in one transaction: three messages of one key."""
+    number = f"LIFE-{n}"
+    buyer = Customer(email=f"life{n}@example.org", first_name="Ada", last_name=f"Buyer {n}")
+    lines = (CartLine("WB-101", 2, Decimal("30.00")), CartLine("WB-102", 1, Decimal("12.50")))
+    with psycopg.connect(url) as conn:
+        place_order(conn, OrderRequest(number, buyer, lines, payment_method="card"))
+        record_payment(conn, number, "card", "72.50", f"pi_{n}")
+        record_shipment(conn, number, f"P-{n}", {1: 2, 2: 1}, "UPS", f"1Z{n:06d}")
 
 
 def _delivered(url: str) -> int:
@@ -133,6 +149,12 @@ def run(url: str, args: argparse.Namespace) -> None:
                 _publish(url, n, n)
                 _wait(url, n)
             trickle_calls = state.usage.used - before
+            before, published = state.usage.used, args.orders + 1 + args.trickle
+            for n in range(args.lives):
+                _live(url, n)
+                published += 3
+                _wait(url, published)
+            life_calls = state.usage.used - before
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -142,6 +164,9 @@ def run(url: str, args: argparse.Namespace) -> None:
            f"{backlog_calls} calls for {args.orders:,} orders")  # fmt: skip
     figure("API calls per order, trickle", trickle_calls / args.trickle, "calls",
            f"{args.trickle} orders one at a time")  # fmt: skip
+    if args.lives:
+        figure("API calls per order, placed + paid + shipped", life_calls / args.lives, "calls",
+               f"{args.lives} orders one at a time, each paid and shipped at checkout")  # fmt: skip
 
 
 def main() -> None:
@@ -149,6 +174,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--trickle", type=int, default=30)
+    parser.add_argument("--lives", type=int, default=30)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()

@@ -63,6 +63,12 @@ class Destination(Protocol):
     one call instead, and promises what the rounds guarantee: a key's messages are applied in
     id order, and after a key's first failure nothing later of that key is applied (it returns
     a failure for each, such as ``Result.RETRY``).
+
+    A destination may also offer ``deliver_key_runs(batch) -> Sequence[Outcome] | None``: write
+    every round of the batch at once, all or nothing, in round order. It answers one delivered
+    outcome per message when everything was applied, or None when nothing was (refused, too big
+    for one call, or not worth trying); the worker then sends the batch round by round as above,
+    so a failure is reported, and what is behind it handed back untried, exactly as without it.
     """
 
     name: str
@@ -71,3 +77,19 @@ class Destination(Protocol):
     async def deliver(self, batch: Sequence[Message]) -> Sequence[Outcome]: ...
 
     async def aclose(self) -> None: ...
+
+
+def key_rounds(batch: Sequence[Message]) -> list[list[Message]]:
+    """A batch as rounds, each in id order: the unkeyed messages and the first of each key,
+    then the second of each key, and so on. Round k holds every key's k-th message."""
+    rounds: list[list[Message]] = []
+    seen: dict[str | None, int] = {}
+    for message in sorted(batch, key=lambda m: m.id):
+        key = message.ordering_key
+        position = 0 if key is None else seen.get(key, 0)
+        if key is not None:
+            seen[key] = position + 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(message)
+    return rounds

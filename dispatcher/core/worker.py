@@ -3,7 +3,9 @@
 Up to ``concurrency`` batches are in flight at once. Each destination has its own loop, pool
 slots and breaker, so a slow or failing destination never slows another. A batch may hold
 several consecutive messages of one ordering key; they are sent in id order, one round per
-position, and a key stops at its first failure. Recording a key's message wakes the loop when
+position, and a key stops at its first failure. A destination that writes such runs all or
+nothing (``deliver_key_runs``) is offered the whole batch first; the rounds follow only if it
+applied nothing. Recording a key's message wakes the loop when
 the key has more queued, so the next one is claimed at once rather than at the next poll.
 """
 
@@ -26,12 +28,14 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from dispatcher.core import claim, record
 from dispatcher.core.breaker import BreakerState, CircuitBreaker
-from dispatcher.core.destination import Destination, Message, Outcome, Result
+from dispatcher.core.destination import Destination, Message, Outcome, Result, key_rounds
 from dispatcher.core.metrics import Metrics
 from dispatcher.core.record import Finished, Recorded
 from dispatcher.core.redact import personal_values, redact, scrub_values
 from dispatcher.core.retry import Decision, RetryPolicy, decide, outcome_for_error
 from outbox.models import AttemptOutcome, MessageStatus
+
+_log = structlog.get_logger("dispatcher.worker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +219,7 @@ class DestinationWorker:
     async def _call(self, batch: Sequence[Message]) -> tuple[dict[int, Outcome], list[Message]]:
         if getattr(self.destination, "sends_key_runs", False):
             return await self._send_round(batch), []
-        return await send_in_key_order(self._send_round, batch)
+        return await send_batch(self.destination, self._send_round, batch, self.log)
 
     async def _send_round(self, batch: Sequence[Message]) -> dict[int, Outcome]:
         """One call's worth: unreadable messages die without a call, the rest are sent."""
@@ -398,6 +402,33 @@ class DestinationWorker:
         level = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}[new]
         self.metrics.breaker_open.labels(self.destination.name).set(level)
         self.log.warning("circuit breaker changed", old=str(old), new=str(new))
+
+
+async def send_batch(
+    destination: Destination,
+    send: Callable[[Sequence[Message]], Awaitable[dict[int, Outcome]]],
+    batch: Sequence[Message],
+    log: Any = None,
+) -> tuple[dict[int, Outcome], list[Message]]:
+    """A batch holding a run of some key goes whole to a destination that writes key runs
+    together (``deliver_key_runs``); if it applied nothing, or cannot, the batch goes round by
+    round (``send_in_key_order``), so what is reported is what the rounds report."""
+    together = getattr(destination, "deliver_key_runs", None)
+    if together is None or len(key_rounds(batch)) < 2 or any(m.problem for m in batch):
+        return await send_in_key_order(send, batch)
+    try:
+        outcomes = await together(batch)
+    except Exception as exc:  # nothing a destination does may kill the loop
+        (log or _log).error("writing key runs together raised", error=repr(exc), exc_info=True)
+        outcomes = None
+    if outcomes is not None:
+        found = {o.message_id: o for o in outcomes}
+        if found.keys() == {m.id for m in batch} and all(
+            o.result is Result.DELIVERED for o in found.values()
+        ):
+            return found, []
+        (log or _log).error("key runs answered other than one delivery per message")
+    return await send_in_key_order(send, batch)
 
 
 async def send_in_key_order(

@@ -70,6 +70,11 @@ def _guests(mapped: Mapped, known: Mapping[Key, Known]) -> dict[str, tuple[Messa
     return found
 
 
+def has_guests(mapped: Mapped, known: Mapping[Key, Known]) -> bool:
+    """Whether ``match_guests`` would look anyone up: a guest's Contact not yet known."""
+    return bool(_guests(mapped, known))
+
+
 async def match_guests(
     api: SalesforceApi,
     conn: psycopg.AsyncConnection[Any],

@@ -63,7 +63,7 @@ async def upsert(api: SalesforceApi, steps: list[list[RecordWrite]]) -> list[Rec
     """Send up to five chunks in one call; a refused call raises its ``DeliveryError``."""
     if len(steps) == 1:
         body = await api.call(_method(steps[0]), _path(steps[0]), json=_records(steps[0]))
-        return _results(steps[0], 200, body, api)
+        return collection_results(steps[0], 200, body, api)
     subrequests = [
         {
             "method": _method(step),
@@ -80,7 +80,9 @@ async def upsert(api: SalesforceApi, steps: list[list[RecordWrite]]) -> list[Rec
     results: list[RecordResult] = []
     for index, step in enumerate(steps):
         sub = responses.get(f"chunk{index}", {})
-        results.extend(_results(step, int(sub.get("httpStatusCode", 500)), sub.get("body"), api))
+        results.extend(
+            collection_results(step, int(sub.get("httpStatusCode", 500)), sub.get("body"), api)
+        )
     return results
 
 
@@ -103,7 +105,7 @@ def _records(step: list[RecordWrite]) -> dict[str, Any]:
     return {"allOrNone": False, "records": [write.payload() for write in step]}
 
 
-def _results(
+def collection_results(
     step: list[RecordWrite], status: int, body: Any, api: SalesforceApi
 ) -> list[RecordResult]:
     """Per-record results in request order; a refused subrequest fails every record of it."""

@@ -16,10 +16,10 @@ from typing import Any
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.core.destination import Message, Outcome
+from dispatcher.core.destination import Message, Outcome, key_rounds
 from dispatcher.core.errors import DeliveryError, RetryableError
 from dispatcher.core.retry import outcome_for_error
-from dispatcher.destinations.salesforce import catalog, identity
+from dispatcher.destinations.salesforce import catalog, identity, runs
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.plan import (
     BatchPlan,
@@ -96,6 +96,59 @@ class SalesforceDestination:
         async with self._pool.connection() as conn:
             await identity.remember(conn, self.name, plan.writes.values(), results)
         return [*plan.refused, *(self._outcome(m, results) for m in plan.messages)]
+
+    async def deliver_key_runs(self, batch: Sequence[Message]) -> Sequence[Outcome] | None:
+        """Every round of the batch in one composite call, all or nothing (``runs``). None when
+        nothing was applied: a message refused before any call, a run too big for one call, or
+        a refusal that rolled the call back; the worker then sends the batch round by round,
+        which reports each message's own outcome."""
+        mapping = self.mapping()
+        try:
+            lookup = await self._catalog.lookup_for(mapping, batch)
+            plans = await self._plan_rounds(mapping, key_rounds(batch), lookup)
+        except DeliveryError:
+            return None
+        run = None if plans is None else runs.plan_run(plans)
+        if plans is None or run is None:
+            return None
+        sent = await runs.send_run(self.api, run)
+        if isinstance(sent, runs.Refusal):
+            self._log.info("key runs not written together; sending round by round",
+                           messages=len(batch), reason=sent.detail)  # fmt: skip
+            return None
+        results: Results = {}
+        for plan in plans:
+            results.update(
+                (w.key, RecordResult(w.key, w.salesforce_id, False, None))
+                for w in plan.writes.values()
+                if w.unchanged and w.key not in results
+            )
+        results.update(sent)
+        async with self._pool.connection() as conn:
+            await identity.remember(conn, self.name, run.writes, results)
+        return [self._outcome(m, results) for plan in plans for m in plan.messages]
+
+    async def _plan_rounds(
+        self,
+        mapping: DestinationMapping,
+        rounds: Sequence[Sequence[Message]],
+        lookup: Any,
+    ) -> list[BatchPlan] | None:
+        """Each round planned as ``deliver`` plans it; None if any message is refused, or if
+        a guest's Contact is to be looked up by e-mail first."""
+        plans = []
+        async with self._pool.connection() as conn:
+            blocked = await identity.blocked_sections(conn, self.name, mapping.version)
+            for messages in rounds:
+                mapped, refused = map_batch(mapping, messages, lookup)
+                mapped, stopped = refuse_blocked(mapped, blocked)
+                if refused or stopped:
+                    return None
+                known = await identity.known_ids(conn, self.name, mapped)
+                if self.api.settings.match_guests_by_email and identity.has_guests(mapped, known):
+                    return None  # a guest is looked up, and maybe attached, round by round
+                plans.append(plan_batch(mapping, mapped, known))
+        return plans
 
     async def _send(self, plan: BatchPlan, writes: list[RecordWrite]) -> Results:
         results: Results = {}
