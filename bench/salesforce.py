@@ -27,8 +27,8 @@ import psycopg
 import yaml
 
 from bench.harness import figure, machine, scratch_database
-from outbox import place_order, record_payment, record_shipment
-from outbox.models import CartLine, Customer, OrderRequest
+from outbox.shop import place_order, record_payment, record_shipment
+from outbox.shop.models import CartLine, Customer, OrderRequest
 from sandboxes.salesforce import FaultKind, SandboxState, create_app, load_seed
 from sandboxes.serve import running_app
 

@@ -11,7 +11,7 @@ import psycopg
 from dispatcher.core import claim
 from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.worker import send_in_key_order
-from outbox import record_payment, record_shipment
+from outbox.shop import record_payment, record_shipment
 from tests.conformance.salesforce_org import Org, place
 
 
