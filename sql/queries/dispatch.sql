@@ -16,11 +16,11 @@
 --   probe per key, never one per message) and takes each key's head if it is due (one
 --   primary-key probe per key walked). It starts after %(walk_from)s, the last key this
 --   worker claimed, and wraps around, so every key gets its turn; it stops as soon as it has
---   found heads for the room left.
+--   found heads for the room left (the limit less the heads among the rows read).
 -- * `loose`: under the same cut, unkeyed messages due after the last row read, through the
---   index of claimable unkeyed rows: one range scan of at most the room left, whatever long
---   key's backlog fills the rows read ahead of them. Without it they would wait until that
---   key had drained.
+--   index of claimable unkeyed rows: one range scan of at most the room left rows, however
+--   long the key backlog ahead of them. Without it, unkeyed messages newer than one long key's
+--   backlog would wait until that key had drained.
 -- * `beyond`: the heads walked to and those unkeyed messages share the room left, oldest due
 --   first, as the rows read do. So a claim with fewer heads than the limit took every
 --   claimable key and every unkeyed message that was due.
@@ -212,7 +212,8 @@ UPDATE outbox.messages m
 RETURNING m.id, m.event_type, m.ordering_key, m.idempotency_key, m.correlation_id, m.payload,
           m.attempts, m.created_at,
           -- Fewer heads found than the limit: every key that could be claimed was found (the
-          -- walk went round all keys), so a claim before this batch is recorded finds nothing.
+          -- walk went round all keys) and every unkeyed message that was due was taken, so a
+          -- claim before this batch is recorded finds nothing.
           (SELECT count(*) FROM heads) < %(limit)s AS every_key
 
 -- name: reclaim_expired_leases :many
