@@ -25,8 +25,10 @@
 --   first, as the rows read do. So a claim with fewer heads than the limit took every
 --   claimable key and every unkeyed message that was due.
 -- * `runs`: behind each head, the consecutive messages of its key that are due, at most an
---   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). The
---   worker delivers a run in order and stops a key at its first failure.
+--   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). Unkeyed
+--   heads take one place each and leave the rest to the keys (one key and 5 unkeyed: 95 of
+--   the key's), so unkeyed messages taken beside a long key never shrink its runs to a share
+--   they do not use. The worker delivers a run in order and stops a key at its first failure.
 -- * `locked`/`claimed`: rows are locked FOR UPDATE SKIP LOCKED, re-checked as still claimable,
 --   and a run is cut at its first row another worker holds: nothing is ever claimed without
 --   every earlier message of its key.
@@ -164,7 +166,10 @@ WITH RECURSIVE due AS MATERIALIZED (
             SELECT b.id, b.ordering_key, b.rank FROM beyond b) x
      LIMIT %(limit)s
 ), share AS (
-    SELECT ceil(%(limit)s::numeric / greatest(count(*), 1))::int AS per_key FROM heads
+    -- An unkeyed head has nothing behind it: it takes its one place, and the keys share the rest.
+    SELECT ceil((%(limit)s - count(*) FILTER (WHERE h.ordering_key IS NULL))::numeric
+                / greatest(count(h.ordering_key), 1))::int AS per_key
+      FROM heads h
 ), runs AS (
     SELECT h.id AS head, h.rank, 1::bigint AS pos, h.id FROM heads h
     UNION ALL

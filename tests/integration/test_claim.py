@@ -375,6 +375,18 @@ async def test_claim_takes_unkeyed_messages_queued_after_a_long_keys_backlog(
     assert second.every_key
 
 
+async def test_claim_leaves_the_places_unkeyed_messages_do_not_use_to_the_keys(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Six heads: an equal share each would give k0 17 places and leave 78 empty; an unkeyed
+    # message has nothing behind it, so it takes one place and k0's run takes the other 95.
+    _long_key_then_unkeyed(conn, backlog=1_000, unkeyed=5)
+    batch = await claim.claim(aconn, destination="webhook", worker="w", limit=100, lease_seconds=30)
+    assert len(batch) == 100
+    assert sum(m.ordering_key is None for m in batch) == 5
+    assert [m.payload["seq"] for m in batch if m.ordering_key == "k0"] == list(range(1, 96))
+
+
 async def test_claim_takes_heads_walked_to_and_unkeyed_messages_oldest_first(
     conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
 ) -> None:

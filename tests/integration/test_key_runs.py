@@ -236,5 +236,12 @@ async def test_worker_delivers_unkeyed_messages_queued_behind_a_long_keys_backlo
 
     await _run_until(worker, unkeyed_delivered, guard_seconds=30)
     assert unkeyed_delivered()
-    # Six heads (the key's and five unkeyed), so the key brings one more behind its head.
-    assert destination.calls[:2] == [["k1", "x0", "x1", "x2", "x3", "x4"], ["k2"]]
+    # The key's head and five unkeyed messages: the unkeyed take a place each, and the key's
+    # run fills the rest of the batch, one message a round.
+    assert destination.calls[:5] == [
+        ["k1", "x0", "x1", "x2", "x3", "x4"],
+        ["k2"],
+        ["k3"],
+        ["k4"],
+        ["k5"],
+    ]
