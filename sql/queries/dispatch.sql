@@ -18,9 +18,9 @@
 --   worker claimed, and wraps around, so every key gets its turn; it stops as soon as it has
 --   found heads for the room left (the limit less the heads among the rows read).
 -- * `loose`: under the same cut, unkeyed messages due after the last row read, through the
---   index of claimable unkeyed rows: one range scan of at most the room left rows, however
---   long the key backlog ahead of them. Without it, unkeyed messages newer than one long key's
---   backlog would wait until that key had drained.
+--   index of claimable unkeyed rows: one range scan, of no more rows than there is room left,
+--   however long the key backlog ahead of them. Without it, unkeyed messages newer than one
+--   long key's backlog would wait until that key had drained.
 -- * `beyond`: the heads walked to and those unkeyed messages share the room left, oldest due
 --   first, as the rows read do. So a claim with fewer heads than the limit took every
 --   claimable key and every unkeyed message that was due.
