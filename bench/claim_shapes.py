@@ -3,7 +3,8 @@
     python -m bench.claim_shapes [--rows 100000] [--rounds 5] [--against PATH] [--explain]
 
 For each spread of the backlog (no keys, 100,000 keys x 1, 100 x 1,000, 10 x 10,000
-interleaved and one key after another, 1 x 100,000), times 20 claims of 100 and prints the
+interleaved and one key after another, 1 x 100,000, and 1 x 100,000 with 100 unkeyed messages
+queued after it), times 20 claims of 100 and prints the
 median, and its ratio to the unkeyed claim of the same round. ``--rounds`` repeats the whole
 set and prints the median of the rounds' medians: on a shared machine one round is noise.
 ``--against`` names another checkout's ``sql/queries/dispatch.sql``: its ``claim_messages`` is
@@ -26,13 +27,15 @@ from bench.dispatch import _fill
 from bench.harness import figure, machine, scratch_database
 from outbox.queries import parse_queries, query
 
+# (name, keys, one key after another, unkeyed messages queued after the backlog)
 SHAPES = (
-    ("no keys", 0, False),
-    ("100,000 keys x 1", 100_000, False),
-    ("100 keys x 1,000", 100, False),
-    ("10 keys x 10,000", 10, False),
-    ("10 keys x 10,000 one after another", 10, True),
-    ("1 key x 100,000", 1, False),
+    ("no keys", 0, False, 0),
+    ("100,000 keys x 1", 100_000, False, 0),
+    ("100 keys x 1,000", 100, False, 0),
+    ("10 keys x 10,000", 10, False, 0),
+    ("10 keys x 10,000 one after another", 10, True, 0),
+    ("1 key x 100,000", 1, False, 0),
+    ("1 key x 100,000, then 100 unkeyed", 1, False, 100),
 )
 PARAMS = {
     "destination": "null",
@@ -84,9 +87,11 @@ def main() -> None:
     with scratch_database() as url, psycopg.connect(url) as conn:
         conn.autocommit = True
         for round_ in range(args.rounds):
-            for name, keys, contiguous in SHAPES:
+            for name, keys, contiguous, unkeyed_after in SHAPES:
                 conn.execute("TRUNCATE outbox.messages, outbox.attempts")
                 _fill(url, args.rows, keys=keys, contiguous=contiguous)
+                if unkeyed_after:
+                    _fill(url, unkeyed_after)
                 conn.execute("ANALYZE outbox.messages")
                 samples: dict[str, list[float]] = {label: [] for label in statements}
                 for _ in range(args.claims):
@@ -101,7 +106,7 @@ def main() -> None:
                     conn.autocommit = True
     for label in statements:
         unkeyed = statistics.median(medians[(label, "no keys")])
-        for name, _, _ in SHAPES:
+        for name, *_ in SHAPES:
             value = statistics.median(medians[(label, name)])
             ratio = value / unkeyed
             note = f"median of {args.rounds} rounds of {args.claims}; {ratio:.2f}x no keys"

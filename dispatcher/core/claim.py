@@ -43,8 +43,9 @@ class _TolerantJsonb(Loader):
 
 class Claimed(list[Message]):
     """A claim's messages, sorted by id. ``every_key``: the claim found fewer heads than its
-    limit, so it took every key that could be claimed (those another worker locked first are
-    in flight there); a claim before this batch is recorded would find nothing new."""
+    limit, so it took every key and every unkeyed message that could be claimed (those another
+    worker locked first are in flight there); a claim before this batch is recorded would find
+    nothing new."""
 
     every_key: bool = False
 

@@ -15,18 +15,27 @@
 --   key's head. Then a skip scan over the live-key index jumps from one key to the next (one
 --   probe per key, never one per message) and takes each key's head if it is due (one
 --   primary-key probe per key walked). It starts after %(walk_from)s, the last key this
---   worker claimed, and wraps around, so every key gets its turn; it stops as soon as limit
---   heads are found. So a claim with fewer heads than the limit took every claimable key.
+--   worker claimed, and wraps around, so every key gets its turn; it stops as soon as it has
+--   found heads for the room left (the limit less the heads among the rows read).
+-- * `loose`: under the same cut, unkeyed messages due after the last row read, through the
+--   index of claimable unkeyed rows: one range scan, of no more rows than there is room left,
+--   however long the key backlog ahead of them. Without it, unkeyed messages newer than one
+--   long key's backlog would wait until that key had drained.
+-- * `beyond`: the heads walked to and those unkeyed messages share the room left, oldest due
+--   first, as the rows read do. So a claim with fewer heads than the limit took every
+--   claimable key and every unkeyed message that was due.
 -- * `runs`: behind each head, the consecutive messages of its key that are due, at most an
---   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). The
---   worker delivers a run in order and stops a key at its first failure.
+--   equal share of the limit per head (10 keys: 10 each; one key: the whole batch). Unkeyed
+--   heads take one place each and leave the rest to the keys (one key and 5 unkeyed: 95 of
+--   the key's), so unkeyed messages taken beside a long key never shrink its runs to a share
+--   they do not use. The worker delivers a run in order and stops a key at its first failure.
 -- * `locked`/`claimed`: rows are locked FOR UPDATE SKIP LOCKED, re-checked as still claimable,
 --   and a run is cut at its first row another worker holds: nothing is ever claimed without
 --   every earlier message of its key.
 -- The query is never prepared (a generic plan cached while the table was empty turns these
 -- index scans into sequential scans once rows pile up).
 WITH RECURSIVE due AS MATERIALIZED (
-    SELECT m.id, m.ordering_key, row_number() OVER queue AS rank
+    SELECT m.id, m.ordering_key, m.next_attempt_at, row_number() OVER queue AS rank
       FROM outbox.messages m
      WHERE m.destination = %(destination)s
        AND m.status IN ('pending', 'retrying')
@@ -108,10 +117,10 @@ WITH RECURSIVE due AS MATERIALIZED (
     -- A head walked to is claimable when it is due and not in flight: one primary-key probe
     -- per key walked (LATERAL ... LIMIT 1 keeps it a probe: a join lets the planner, misled by
     -- the recursive walk's row estimate, scan every due row of the claimable index instead).
-    SELECT h.id, h.ordering_key, 2 * %(limit)s + 1 AS rank
+    SELECT h.id, h.ordering_key, h.next_attempt_at
       FROM walk w
      CROSS JOIN LATERAL (
-           SELECT m.id, m.ordering_key
+           SELECT m.id, m.ordering_key, m.next_attempt_at
              FROM outbox.messages m
             WHERE m.id = w.head
               AND m.status IN ('pending', 'retrying')
@@ -119,14 +128,48 @@ WITH RECURSIVE due AS MATERIALIZED (
             LIMIT 1) h
      WHERE NOT (w.wrapped AND w.ordering_key > %(walk_from)s::text)
        AND h.id NOT IN (SELECT f.id FROM found f)
+), room AS (
+    SELECT greatest(%(limit)s - count(*), 0) AS heads FROM found
+), loose AS (
+    -- Unkeyed messages due after the last row read, oldest first, read through the index of
+    -- claimable unkeyed rows: exactly the rows taken, however long a key's backlog is ahead of
+    -- them in the claimable index. Only when that scan was cut short (it has a last row).
+    SELECT n.id, n.ordering_key, n.next_attempt_at
+      FROM due u
+     CROSS JOIN LATERAL (
+           SELECT m.id, m.ordering_key, m.next_attempt_at
+             FROM outbox.messages m
+            WHERE m.destination = %(destination)s
+              AND m.status IN ('pending', 'retrying')
+              AND m.ordering_key IS NULL
+              AND m.next_attempt_at <= coalesce(%(now)s::timestamptz, now())
+              AND (m.next_attempt_at, m.id) > (u.next_attempt_at, u.id)
+            ORDER BY m.next_attempt_at, m.id
+            LIMIT (SELECT r.heads FROM room r)) n
+     WHERE u.rank = 2 * %(limit)s
+), beyond AS (
+    -- Past the rows read, the heads walked to and the unkeyed messages share the room left,
+    -- oldest due first; the walk stops once it has found as many heads as there is room.
+    SELECT b.id, b.ordering_key,
+           2 * %(limit)s + row_number() OVER (ORDER BY b.next_attempt_at, b.id) AS rank
+      FROM ((SELECT w.id, w.ordering_key, w.next_attempt_at
+               FROM walked w
+              LIMIT (SELECT r.heads FROM room r))
+            UNION ALL
+            SELECT l.id, l.ordering_key, l.next_attempt_at FROM loose l) b
+     ORDER BY b.next_attempt_at, b.id
+     LIMIT (SELECT r.heads FROM room r)
 ), heads AS MATERIALIZED (
     SELECT x.id, x.ordering_key, x.rank
       FROM (SELECT f.id, f.ordering_key, f.rank FROM found f
             UNION ALL
-            SELECT w.id, w.ordering_key, w.rank FROM walked w) x
+            SELECT b.id, b.ordering_key, b.rank FROM beyond b) x
      LIMIT %(limit)s
 ), share AS (
-    SELECT ceil(%(limit)s::numeric / greatest(count(*), 1))::int AS per_key FROM heads
+    -- An unkeyed head has nothing behind it: it takes its one place, and the keys share the rest.
+    SELECT ceil((%(limit)s - count(*) FILTER (WHERE h.ordering_key IS NULL))::numeric
+                / greatest(count(h.ordering_key), 1))::int AS per_key
+      FROM heads h
 ), runs AS (
     SELECT h.id AS head, h.rank, 1::bigint AS pos, h.id FROM heads h
     UNION ALL
@@ -174,7 +217,8 @@ UPDATE outbox.messages m
 RETURNING m.id, m.event_type, m.ordering_key, m.idempotency_key, m.correlation_id, m.payload,
           m.attempts, m.created_at,
           -- Fewer heads found than the limit: every key that could be claimed was found (the
-          -- walk went round all keys), so a claim before this batch is recorded finds nothing.
+          -- walk went round all keys) and every unkeyed message that was due was taken, so a
+          -- claim before this batch is recorded finds nothing.
           (SELECT count(*) FROM heads) < %(limit)s AS every_key
 
 -- name: reclaim_expired_leases :many

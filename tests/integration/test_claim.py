@@ -231,6 +231,7 @@ async def test_claim_uses_its_index_and_is_never_prepared(
     ).fetchall()
     text = "\n".join(row[0] for row in plan)
     assert "messages_claimable_idx" in text
+    assert "messages_unkeyed_claimable_idx" in text
     assert "Seq Scan on messages" not in text
 
 
@@ -322,6 +323,119 @@ def test_claim_reads_a_bounded_number_of_rows_while_one_long_key_drains(
         assert _rows_read(plan) <= 1500
         conn.execute("UPDATE outbox.messages SET status = 'delivered' WHERE status = 'in_flight'")
         conn.commit()
+
+
+def _long_key_then_unkeyed(conn: psycopg.Connection[Any], backlog: int, unkeyed: int) -> None:
+    """``backlog`` messages on key k0, then ``unkeyed`` messages without a key, all due."""
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'bulk', jsonb_build_object('seq', g), 'k0'
+          FROM generate_series(1, %(backlog)s::int) g
+        """,
+        {"backlog": backlog},
+    )
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload)
+        SELECT 'webhook', 'bulk', jsonb_build_object('seq', g)
+          FROM generate_series(1, %(unkeyed)s::int) g
+        """,
+        {"unkeyed": unkeyed},
+    )
+    conn.commit()
+
+
+async def test_claim_takes_unkeyed_messages_queued_after_a_long_keys_backlog(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    # The 200 rows the claim reads first are all k0's: unkeyed messages newer than that backlog
+    # used to wait until the key had drained, 100 of k0's messages per claim.
+    _long_key_then_unkeyed(conn, backlog=10_000, unkeyed=100)
+    unkeyed = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM outbox.messages WHERE ordering_key IS NULL ORDER BY id"
+        ).fetchall()
+    ]
+    (head,) = conn.execute("SELECT min(id) FROM outbox.messages").fetchone() or (None,)
+
+    async def claimed() -> claim.Claimed:
+        return await claim.claim(
+            aconn, destination="webhook", worker="w", limit=100, lease_seconds=30
+        )
+
+    # k0's head and 99 unkeyed messages: 100 heads, so k0 brings no run behind its head.
+    first = await claimed()
+    assert [m.id for m in first] == [head, *unkeyed[:99]]
+    assert not first.every_key
+    # k0's head is in flight, so nothing else of k0 may go: the last unkeyed message is all.
+    second = await claimed()
+    assert [m.id for m in second] == unkeyed[99:]
+    assert second.every_key
+
+
+async def test_claim_leaves_the_places_unkeyed_messages_do_not_use_to_the_keys(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Six heads: an equal share each would give k0 17 places and leave 78 empty; an unkeyed
+    # message has nothing behind it, so it takes one place and k0's run takes the other 95.
+    _long_key_then_unkeyed(conn, backlog=1_000, unkeyed=5)
+    batch = await claim.claim(aconn, destination="webhook", worker="w", limit=100, lease_seconds=30)
+    assert len(batch) == 100
+    assert sum(m.ordering_key is None for m in batch) == 5
+    assert [m.payload["seq"] for m in batch if m.ordering_key == "k0"] == list(range(1, 96))
+
+
+async def test_claim_takes_heads_walked_to_and_unkeyed_messages_oldest_first(
+    conn: psycopg.Connection[Any], aconn: psycopg.AsyncConnection[Any]
+) -> None:
+    # Past the 20 rows read (all k0's), k1's head is older than the unkeyed messages and k2's
+    # newer: the room left after k0 goes to the oldest of them, keyed or not.
+    a = _publish(conn, [("k0", n) for n in range(30)])
+    (b,) = _publish(conn, [("k1", 0)])
+    loose = _publish(conn, [(None, n) for n in range(20)])
+    _publish(conn, [("k2", 0)])
+    batch = await claim.claim(aconn, destination="webhook", worker="w", limit=10, lease_seconds=30)
+    assert [m.id for m in batch] == [a[0], b, *loose[:8]]
+
+
+def test_claim_reads_a_bounded_number_of_rows_for_unkeyed_messages_after_a_long_key(
+    conn: psycopg.Connection[Any],
+) -> None:
+    # Scanning the claimable index past k0's 20,000 messages for the unkeyed ones behind them
+    # would read the whole backlog; their own index gives exactly the rows taken.
+    _long_key_then_unkeyed(conn, backlog=20_000, unkeyed=1_000)
+    conn.execute("ANALYZE outbox.messages")
+    from outbox.queries import query
+
+    params = {
+        "destination": "webhook",
+        "worker": "w",
+        "limit": 100,
+        "lease_seconds": 30,
+        "walk_from": "k0",
+        "now": None,
+    }
+    for n in range(5):
+        row = conn.execute(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query("claim_messages"), params
+        ).fetchone()
+        assert row is not None
+        plan = row[0][0]["Plan"]
+        # k0's head with 99 unkeyed messages first; then only unkeyed ones, k0's head in flight.
+        assert plan["Actual Rows"] == 100
+        assert _rows_read(plan) <= 1500, n
+        assert _uses_index(plan, "messages_unkeyed_claimable_idx")
+        buffers = plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+        assert buffers <= 5000, n
+    conn.rollback()
+
+
+def _uses_index(node: dict[str, Any], name: str) -> bool:
+    return node.get("Index Name") == name or any(
+        _uses_index(child, name) for child in node.get("Plans", [])
+    )
 
 
 async def test_claim_walks_keys_from_after_the_last_one_claimed_and_wraps_around(

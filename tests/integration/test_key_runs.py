@@ -210,3 +210,38 @@ async def test_worker_that_claimed_every_claimable_head_claims_again_only_after_
     assert drained()
     assert claims[:2] == [3, 3]
     assert destination.calls == [[f"m{n}"] for n in range(6)]
+
+
+async def test_worker_delivers_unkeyed_messages_queued_behind_a_long_keys_backlog_at_once(
+    db_url: str, conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    # 300 messages of one key, then 5 without a key: a batch of 10 reads the 20 oldest rows,
+    # all the key's. The unkeyed messages go in the first batch, not after 30 of the key's.
+    conn.execute(
+        """
+        INSERT INTO outbox.messages (destination, event_type, payload, ordering_key)
+        SELECT 'webhook', 'test', jsonb_build_object('seq', 'k' || g), 'order:1'
+          FROM generate_series(1, 300) g
+        """
+    )
+    conn.commit()
+    _publish(conn, [(None, f"x{n}") for n in range(5)])
+    destination = ScriptedDestination()
+    settings = WorkerSettings(batch_size=10, concurrency=1, poll_interval=0.05)
+    worker = DestinationWorker(destination, pool, "w", settings, wakeup=asyncio.Event())
+
+    def unkeyed_delivered() -> bool:
+        statuses = _statuses(db_url)
+        return all(statuses[f"x{n}"][0] == "delivered" for n in range(5))
+
+    await _run_until(worker, unkeyed_delivered, guard_seconds=30)
+    assert unkeyed_delivered()
+    # The key's head and five unkeyed messages: the unkeyed take a place each, and the key's
+    # run fills the rest of the batch, one message a round.
+    assert destination.calls[:5] == [
+        ["k1", "x0", "x1", "x2", "x3", "x4"],
+        ["k2"],
+        ["k3"],
+        ["k4"],
+        ["k5"],
+    ]
