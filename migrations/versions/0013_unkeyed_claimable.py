@@ -1,7 +1,7 @@
 """An index of the claimable messages without an ordering key.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 
 The claim reads the oldest due messages through messages_claimable_idx, at most twice its limit.
@@ -14,7 +14,7 @@ claim indexes it holds live rows only, and only unkeyed ones, so keyed messages 
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
