@@ -13,7 +13,7 @@ from dispatcher.core.errors import PermanentError
 from dispatcher.destinations.http import error_for_exception
 from dispatcher.destinations.salesforce.auth import SalesforceAuth
 from dispatcher.destinations.salesforce.budget import ApiBudget
-from dispatcher.destinations.salesforce.errors import response_error
+from dispatcher.destinations.salesforce.refusals import response_error
 from dispatcher.destinations.salesforce.settings import SalesforceSettings
 
 

@@ -28,7 +28,7 @@ import structlog
 
 from dispatcher.core.errors import RetryableError
 from dispatcher.core.redact import redact, remember_secret
-from dispatcher.destinations.salesforce.errors import response_error
+from dispatcher.destinations.salesforce.refusals import response_error
 from dispatcher.destinations.salesforce.settings import Credentials
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -27,8 +27,8 @@ from urllib.parse import quote
 
 from dispatcher.core.errors import DeliveryError
 from dispatcher.destinations.salesforce.api import SalesforceApi
-from dispatcher.destinations.salesforce.errors import body_error
 from dispatcher.destinations.salesforce.plan import BatchPlan, Key, RecordWrite
+from dispatcher.destinations.salesforce.refusals import body_error
 from dispatcher.destinations.salesforce.upsert import RecordResult, chunks, collection_results
 from dispatcher.mapping import Operation
 

@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 from dispatcher.core.errors import DeliveryError, RetryableError
 from dispatcher.destinations.salesforce.api import SalesforceApi
-from dispatcher.destinations.salesforce.errors import body_error, record_error
 from dispatcher.destinations.salesforce.plan import Key, RecordWrite
+from dispatcher.destinations.salesforce.refusals import body_error, record_error
 from dispatcher.mapping import Operation
 
 CHUNK = 200  # records per sObject Collections request (§1.3)

@@ -18,7 +18,7 @@ import httpx
 from dispatcher.core.errors import RetryableError
 from dispatcher.destinations.http import error_for_exception
 from dispatcher.destinations.thinkific.budget import SiteBudget
-from dispatcher.destinations.thinkific.errors import error_for
+from dispatcher.destinations.thinkific.refusals import error_for
 from dispatcher.mapping import organisation_key
 
 PAGE_LIMIT = 250  # the largest page the list endpoints give (API-NOTES §2.1)

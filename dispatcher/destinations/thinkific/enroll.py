@@ -31,19 +31,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dispatcher.destinations.thinkific.client import NEVER, FoundEnrollment, ThinkificClient
-from dispatcher.destinations.thinkific.errors import (
+from dispatcher.destinations.thinkific.memory import (
+    Granted,
+    KnownEnrollment,
+    KnownUser,
+    SiteMemory,
+)
+from dispatcher.destinations.thinkific.refusals import (
     ALREADY_ENROLLED,
     INVALID_GROUP_NAMES,
     TAKEN,
     USER_NOT_FOUND,
     ThinkificRejected,
     unless_gone,
-)
-from dispatcher.destinations.thinkific.memory import (
-    Granted,
-    KnownEnrollment,
-    KnownUser,
-    SiteMemory,
 )
 from dispatcher.destinations.thinkific.request import EnrollmentRequest
 

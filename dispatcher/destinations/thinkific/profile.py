@@ -23,8 +23,8 @@ from typing import Any
 from dispatcher.core.destination import Message
 from dispatcher.destinations.thinkific.client import ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge
-from dispatcher.destinations.thinkific.errors import unless_gone
 from dispatcher.destinations.thinkific.memory import KnownUser, SiteMemory
+from dispatcher.destinations.thinkific.refusals import unless_gone
 from dispatcher.destinations.thinkific.request import apply_mapping
 from dispatcher.mapping import MappingError, Mappings, Operation
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from dispatcher.core.destination import Message
 from dispatcher.destinations.thinkific.client import NEVER, ThinkificClient
 from dispatcher.destinations.thinkific.enroll import BatchKnowledge, wire_time
-from dispatcher.destinations.thinkific.errors import unless_gone
 from dispatcher.destinations.thinkific.memory import KnownEnrollment, SiteMemory
+from dispatcher.destinations.thinkific.refusals import unless_gone
 from dispatcher.destinations.thinkific.request import apply_mapping, line_of
 from dispatcher.mapping import MappingError, Mappings
 
