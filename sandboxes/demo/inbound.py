@@ -10,15 +10,13 @@ from typing import Any
 
 import httpx
 import psycopg
-import structlog
-from psycopg_pool import AsyncConnectionPool
 
-from dispatcher import daemon
 from dispatcher.maintenance import pull_changes
 from dispatcher.maintenance.org import SalesforceOrg
-from dispatcher.maintenance.scheduler import Job, JobContext, run_job
+from dispatcher.maintenance.scheduler import Job
 from sandboxes.demo.boxes import Sandboxes
 from sandboxes.demo.report import Verdict
+from sandboxes.demo.run import run_once
 
 _CONTACTS = """
 SELECT k.storefront_key, k.salesforce_id, c.email
@@ -124,14 +122,4 @@ def _edit(org: httpx.Client, sobject: str, record_id: str, fields: dict[str, Any
 async def _pull_once(url: str, boxes: Sandboxes) -> str | None:
     org = SalesforceOrg({"instance_url": boxes.salesforce_url}, sandbox=True)
     job = Job("pull_changes", 60.0, pull_changes.run, pull_changes.Settings(org))
-    async with (
-        httpx.AsyncClient() as client,
-        AsyncConnectionPool(
-            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
-        ) as pool,
-    ):
-        context = JobContext(
-            pool, daemon.new_worker_id(), structlog.get_logger("demo"), client=client
-        )
-        _, detail = await run_job(job, context, force=True)
-    return detail
+    return await run_once(url, job)

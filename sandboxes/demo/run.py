@@ -89,6 +89,11 @@ def demo_config(
 async def pull(url: str, boxes: Sandboxes) -> str | None:
     org = SalesforceOrg({"instance_url": boxes.salesforce_url}, sandbox=True)
     job = Job("pull_catalog", 300.0, pull_catalog.run, pull_catalog.Settings(org))
+    return await run_once(url, job)
+
+
+async def run_once(url: str, job: Job) -> str | None:
+    """One tick of a scheduled job against the sandboxes, as a dispatcher would run it."""
     async with (
         httpx.AsyncClient() as client,
         AsyncConnectionPool(
