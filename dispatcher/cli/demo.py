@@ -92,6 +92,9 @@ def demo_command(
         changes = demo_inbound.make_changes(db.url, boxes)
         demo_inbound.pull(db.url, boxes, changes)
         demo_inbound.report(result, db.url, changes)
+    # The log file is closed now, but the embedded server stops later, at exit, and logs as it
+    # goes: send what is left to stderr, warnings only, instead of into the closed file.
+    logs.configure(logging.WARNING)
     console.print(result.table())
     console.print(f"dispatcher log: {log_path}")
     if result.failures:
