@@ -31,7 +31,7 @@ from pathlib import Path
 import psycopg
 import yaml
 
-from bench.dispatch import _fill, _live
+from bench.dispatch import _fill, wait_drained
 from bench.harness import figure, machine, scratch_database
 
 QUANTILES = (0.5, 0.9, 0.99)
@@ -53,9 +53,7 @@ def _drain(url: str, batch: int, messages: int, checkout: Path | None) -> list[f
     proc = subprocess.Popen(
         command, env=env, cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.perf_counter() + 600
-    while _live(url) and time.perf_counter() < deadline:
-        time.sleep(0.1)
+    wait_drained(url, time.perf_counter() + 600)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     Path(handle.name).unlink()

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import yaml
 
-from bench.dispatch import _fill, _live
+from bench.dispatch import _fill, _live, wait_drained
 from bench.harness import figure, machine, scratch_database
 
 
@@ -66,8 +66,7 @@ def latency(url: str, rate: int, seconds: float, synchronous_commit: bool = True
             delay = next_at - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        while _live(url):
-            time.sleep(0.05)
+        wait_drained(url, time.perf_counter() + 600)
         rows = conn.execute(
             "SELECT extract(epoch FROM delivered_at - created_at) * 1000 FROM outbox.messages"
         ).fetchall()

@@ -29,9 +29,14 @@
 --   heads take one place each and leave the rest to the keys (one key and 5 unkeyed: 95 of
 --   the key's), so unkeyed messages taken beside a long key never shrink its runs to a share
 --   they do not use. The worker delivers a run in order and stops a key at its first failure.
--- * `locked`/`claimed`: rows are locked FOR UPDATE SKIP LOCKED, re-checked as still claimable,
---   and a run is cut at its first row another worker holds: nothing is ever claimed without
---   every earlier message of its key.
+-- * `picked`/`locked`: up to twice the limit are picked (the heads read beyond the limit are
+--   spares), and the first %(limit)s of them in claim order that no other worker holds are
+--   locked FOR UPDATE SKIP LOCKED and re-checked as still claimable. Two dispatchers claiming
+--   at once read the same oldest rows: the second skips what the first holds and takes the
+--   spares, where it used to come back empty and wait for a poll (half the claims of two busy
+--   dispatchers did).
+-- * `claimed`: a run is cut at its first row another worker holds: nothing is ever claimed
+--   without every earlier message of its key.
 -- The query is never prepared (a generic plan cached while the table was empty turns these
 -- index scans into sequential scans once rows pile up).
 WITH RECURSIVE due AS MATERIALIZED (
@@ -164,12 +169,13 @@ WITH RECURSIVE due AS MATERIALIZED (
       FROM (SELECT f.id, f.ordering_key, f.rank FROM found f
             UNION ALL
             SELECT b.id, b.ordering_key, b.rank FROM beyond b) x
-     LIMIT %(limit)s
+     LIMIT 2 * %(limit)s
 ), share AS (
     -- An unkeyed head has nothing behind it: it takes its one place, and the keys share the rest.
+    -- Shares are counted over the first %(limit)s heads: the others are only spares.
     SELECT ceil((%(limit)s - count(*) FILTER (WHERE h.ordering_key IS NULL))::numeric
                 / greatest(count(h.ordering_key), 1))::int AS per_key
-      FROM heads h
+      FROM (SELECT f.ordering_key FROM heads f ORDER BY f.rank LIMIT %(limit)s) h
 ), runs AS (
     SELECT h.id AS head, h.rank, 1::bigint AS pos, h.id FROM heads h
     UNION ALL
@@ -193,12 +199,21 @@ WITH RECURSIVE due AS MATERIALIZED (
             LIMIT s.per_key - 1) q
      WHERE s.per_key > 1 AND q.open
 ), picked AS (
-    SELECT r.head, r.pos, r.id FROM runs r ORDER BY r.pos, r.rank, r.id LIMIT %(limit)s
+    SELECT r.head, r.pos, r.id, row_number() OVER (ORDER BY r.pos, r.rank, r.id) AS turn
+      FROM runs r ORDER BY r.pos, r.rank, r.id LIMIT 2 * %(limit)s
 ), locked AS (
+    -- The first %(limit)s of the picked rows that no other worker holds, in the order picked.
+    -- Two workers claiming at once read the same oldest rows; the second skips what the first
+    -- locked and takes the spares behind them, instead of coming back empty.
+    -- (The rows are found by one scan of the primary key for the array of ids: a join alone
+    -- lets the planner scan the whole table for them when it is small.)
     SELECT m.id
       FROM outbox.messages m
+      JOIN picked p ON p.id = m.id
      WHERE m.id = ANY (ARRAY(SELECT p.id FROM picked p))
        AND m.status IN ('pending', 'retrying')
+     ORDER BY p.turn
+     LIMIT %(limit)s
        FOR UPDATE OF m SKIP LOCKED
 ), claimed AS (
     SELECT g.id
