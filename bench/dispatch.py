@@ -84,7 +84,7 @@ def drain(url: str, args: argparse.Namespace, *, keys: int = 0, messages: int = 
     _fill(url, messages, keys=keys)
     config = {
         "dispatcher": {
-            "poll_interval_seconds": float(os.environ.get("BENCH_POLL", "0.5")),
+            "poll_interval_seconds": 0.5,
             "http_port": None,
             "synchronous_commit": not args.async_commit,
         },
