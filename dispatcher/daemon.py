@@ -141,7 +141,12 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             )
             for context in contexts
         ]
-        sampler = Sampler(pool, metrics, config.dispatcher.sample_interval_seconds)
+        sampler = Sampler(
+            pool,
+            metrics,
+            config.dispatcher.sample_interval_seconds,
+            served=config.dispatcher.http_port is not None,
+        )
         background = [
             asyncio.create_task(Listener(database_url, wakeups).run(stopping)),
             asyncio.create_task(sampler.run(stopping)),

@@ -80,6 +80,34 @@ async def test_sampler_rolls_finished_minutes_up_once(
     assert lag == (2, True)  # the one waiting and the one retrying
 
 
+async def test_a_dispatcher_without_a_page_samples_only_the_lag_its_charts_keep(
+    conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    seed(conn)
+    metrics = Metrics()
+    sampler = Sampler(pool, metrics, 1.0, served=False)
+    await sampler.sample()
+    await sampler.keep_minutes(now=NOW)
+    lag = conn.execute(
+        "SELECT undelivered FROM outbox.minutes "
+        "WHERE destination = 'webhook' AND minute = date_trunc('minute', %s::timestamptz)",
+        (NOW,),
+    ).fetchone()
+    assert lag == (2,)
+    # The views only a page or a scrape reads were not counted.
+    assert sampler.snapshot.backlog == [] and sampler.snapshot.attempts == []
+    value = metrics.registry.get_sample_value
+    assert value("outbox_backlog_messages", {"destination": "webhook", "status": "pending"}) is None
+    served = Metrics()
+    await Sampler(pool, served, 1.0).sample()
+    assert (
+        served.registry.get_sample_value(
+            "outbox_backlog_messages", {"destination": "webhook", "status": "pending"}
+        )
+        == 1
+    )
+
+
 async def test_sampler_rolls_a_backlog_of_minutes_in_bounded_passes(
     conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
 ) -> None:
