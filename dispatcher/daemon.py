@@ -103,6 +103,11 @@ def mapping_version(context: DestinationContext) -> Callable[[], str | None]:
     return current
 
 
+# How long a connection of the claim pool lives, and so its plan of the claim at most (an
+# ANALYZE of the messages table replaces the plan sooner).
+CLAIM_PLAN_LIFETIME_SECONDS = 60.0
+
+
 async def run(config: Config, database_url: str, *, stopping: asyncio.Event | None = None) -> None:
     log = structlog.get_logger("dispatcher")
     stopping = stopping or asyncio.Event()
@@ -117,6 +122,14 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
         AsyncConnectionPool(
             database_url, min_size=1, max_size=pool_size, open=False, kwargs=_session(config)
         ) as pool,
+        AsyncConnectionPool(
+            database_url,
+            min_size=0,
+            max_size=max(1, len(enabled)),
+            max_lifetime=CLAIM_PLAN_LIFETIME_SECONDS,
+            open=False,
+            kwargs=_session(config, "-c plan_cache_mode=force_generic_plan"),
+        ) as claims,
     ):
         await check_destination_names(pool, config, enabled)
         wakeups = {name: asyncio.Event() for name in enabled}
@@ -138,6 +151,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
                 mapping_version=mapping_version(context),
                 metrics=metrics,
                 breaker=breakers[context.name],
+                claims=claims,
             )
             for context in contexts
         ]
@@ -266,11 +280,13 @@ def job_mappings(config: Config, jobs: list[Job]) -> MappingSet | None:
     return MappingSet(config.mappings_dir or resource_dir("mappings"))
 
 
-def _session(config: Config) -> dict[str, Any]:
-    """Connection settings of the pool: autocommit, and the commit durability chosen."""
+def _session(config: Config, options: str = "") -> dict[str, Any]:
+    """Connection settings of a pool: autocommit, the commit durability chosen, ``options``."""
     kwargs: dict[str, Any] = {"autocommit": True}
     if not config.dispatcher.synchronous_commit:
-        kwargs["options"] = "-c synchronous_commit=off"
+        options = f"-c synchronous_commit=off {options}"
+    if options.strip():
+        kwargs["options"] = options.strip()
     return kwargs
 
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
+from psycopg.types.json import Json
 
 from dispatcher.core.destination import Message
 from dispatcher.core.retry import Decision
@@ -65,25 +67,41 @@ async def finish_batch(
     if not results and not untried:
         return Recorded(frozenset(), keys_waiting=False)
     now = datetime.now(UTC)
+    rows = [
+        {
+            "id": r.message.id,
+            "number": r.message.attempt,
+            "outcome": r.decision.outcome.value,
+            "status": r.decision.status.value,
+            "retry_in": r.decision.retry_in,
+            "http_status": r.http_status,
+            "error_code": r.decision.error_code,
+            "error_message": r.decision.error_message,
+            "record_id": r.record_id,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "duration_ms": r.duration_ms,
+        }
+        for r in results
+    ]
+    rows.extend(
+        {"id": m.id, "number": m.attempt, "started_at": now, "finished_at": now, "duration_ms": 0.0}
+        for m in untried
+    )
+    # One JSON document, encoded in one call, instead of twelve arrays dumped element by element:
+    # the dumping was a fifth of a busy dispatcher's own time.
     params = {
         "worker": worker,
         "mapping_version": mapping_version,
-        "ids": [r.message.id for r in results] + [m.id for m in untried],
-        "numbers": [r.message.attempt for r in results] + [m.attempt for m in untried],
-        "outcomes": [r.decision.outcome.value for r in results] + [None] * len(untried),
-        "statuses": [r.decision.status.value for r in results] + [None] * len(untried),
-        "retry_in": [r.decision.retry_in for r in results] + [None] * len(untried),
-        "http_statuses": [r.http_status for r in results] + [None] * len(untried),
-        "error_codes": [r.decision.error_code for r in results] + [None] * len(untried),
-        "error_messages": [r.decision.error_message for r in results] + [None] * len(untried),
-        "record_ids": [r.record_id for r in results] + [None] * len(untried),
-        "started_at": [r.started_at for r in results] + [now] * len(untried),
-        "finished_at": [r.finished_at for r in results] + [now] * len(untried),
-        "durations_ms": [r.duration_ms for r in results] + [0.0] * len(untried),
+        "results": Json(rows, dumps=_dumps),
     }
-    cursor = await conn.execute(query("finish_messages"), params, binary=True)
-    rows = await cursor.fetchall()
-    return Recorded(frozenset(row[0] for row in rows), any(row[1] for row in rows))
+    cursor = await conn.execute(query("finish_messages"), params)
+    found = await cursor.fetchall()
+    return Recorded(frozenset(row[0] for row in found), any(row[1] for row in found))
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 async def pause_destination(

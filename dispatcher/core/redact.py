@@ -95,8 +95,9 @@ def mask(text: str) -> str:
 
 
 def redact(text: str, limit: int = MAX_TEXT) -> str:
-    """``mask`` the text, fold white space, truncate to ``limit``: for attempt rows."""
-    text = " ".join(mask(text).split())
+    """``mask`` the text, fold white space, truncate to ``limit``: for attempt rows. A NUL
+    character (which no PostgreSQL text can hold) counts as white space."""
+    text = " ".join(mask(text).replace("\x00", " ").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -64,9 +64,17 @@ class DestinationWorker:
         mapping_version: Callable[[], str | None] = lambda: None,
         metrics: Metrics | None = None,
         breaker: CircuitBreaker | None = None,
+        claims: AsyncConnectionPool[Any] | None = None,
     ) -> None:
+        """``claims``: connections that plan the claim once (``plan_cache_mode`` set to
+        ``force_generic_plan``), used while a backlog is queued: a claim that came back full
+        says there is one. Otherwise, and without them, each claim is planned for the table as
+        it is then. The pool should renew its connections every minute or so, so no plan
+        outlives the table it was made for by long (an ANALYZE makes a new one sooner)."""
         self.destination = destination
         self.pool = pool
+        self.claims = claims
+        self._backlog = False  # the last claim came back full
         self.worker_id = worker_id
         self.settings = settings
         self.wakeup = wakeup
@@ -123,7 +131,9 @@ class DestinationWorker:
             )
             self.wakeup.clear()
             started = time.perf_counter()
-            async with self.pool.connection() as conn:
+            planned_once = self._backlog and self.claims is not None
+            pool = self.claims if planned_once and self.claims is not None else self.pool
+            async with pool.connection() as conn:
                 batch = await claim.claim(
                     conn,
                     destination=self.destination.name,
@@ -131,7 +141,9 @@ class DestinationWorker:
                     limit=limit,
                     lease_seconds=self.settings.lease_seconds,
                     walk_from=self._walk_from,
+                    prepared=planned_once,
                 )
+            self._backlog = len(batch) >= limit > 1
             self.metrics.claim_seconds.labels(self.destination.name).observe(
                 time.perf_counter() - started
             )

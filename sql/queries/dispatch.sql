@@ -205,20 +205,22 @@ WITH RECURSIVE due AS MATERIALIZED (
     -- The first %(limit)s of the picked rows that no other worker holds, in the order picked.
     -- Two workers claiming at once read the same oldest rows; the second skips what the first
     -- locked and takes the spares behind them, instead of coming back empty.
-    -- (The rows are found by one scan of the primary key for the array of ids: a join alone
-    -- lets the planner scan the whole table for them when it is small.)
+    -- No join here or in `claimed`: the rows are found by one scan of the primary key for the
+    -- array of ids, and put in claim order by their place in it. A join's method follows the
+    -- planner's estimate of the picked rows, which a plan made once (see claim.py) cannot
+    -- know: it compared every picked row with every row read, or scanned a small table whole.
     SELECT m.id
       FROM outbox.messages m
-      JOIN picked p ON p.id = m.id
      WHERE m.id = ANY (ARRAY(SELECT p.id FROM picked p))
        AND m.status IN ('pending', 'retrying')
-     ORDER BY p.turn
+     ORDER BY array_position(ARRAY(SELECT p.id FROM picked p ORDER BY p.turn), m.id)
      LIMIT %(limit)s
        FOR UPDATE OF m SKIP LOCKED
 ), claimed AS (
     SELECT g.id
       FROM (SELECT p.id, p.pos, row_number() OVER (PARTITION BY p.head ORDER BY p.pos) AS n
-              FROM picked p JOIN locked l ON l.id = p.id) g
+              FROM picked p
+             WHERE p.id = ANY (ARRAY(SELECT l.id FROM locked l))) g
      WHERE g.n = g.pos
 )
 UPDATE outbox.messages m
@@ -277,13 +279,11 @@ UPDATE outbox.messages
 -- claims that message at once instead of waiting for a poll.
 WITH results AS (
     SELECT *
-      FROM unnest(%(ids)s::bigint[], %(numbers)s::int[], %(outcomes)s::outbox.attempt_outcome[],
-                  %(statuses)s::outbox.message_status[], %(retry_in)s::float8[],
-                  %(http_statuses)s::int[], %(error_codes)s::text[], %(error_messages)s::text[],
-                  %(record_ids)s::text[], %(started_at)s::timestamptz[],
-                  %(finished_at)s::timestamptz[], %(durations_ms)s::float8[])
-           AS r(id, number, outcome, status, retry_in, http_status, error_code,
-                error_message, record_id, started_at, finished_at, duration_ms)
+      FROM json_to_recordset(%(results)s::json)
+           AS r(id bigint, number int, outcome outbox.attempt_outcome, status outbox.message_status,
+                retry_in float8, http_status int, error_code text, error_message text,
+                record_id text, started_at timestamptz, finished_at timestamptz,
+                duration_ms float8)
 ), updated AS (
     UPDATE outbox.messages m
        SET status = coalesce(r.status,
@@ -302,6 +302,9 @@ WITH results AS (
            updated_at = r.finished_at
       FROM results r
      WHERE m.id = r.id AND m.status = 'in_flight' AND m.lease_owner = %(worker)s
+       -- One probe of the primary key per result: the planner cannot see into the JSON, and
+       -- would otherwise read every row in flight and compare it with every result.
+       AND m.id = ANY (ARRAY(SELECT x.id FROM results x))
     RETURNING m.id, m.destination, m.ordering_key, r.status IN ('delivered', 'dead') AS cleared
 ), attempted AS (
     INSERT INTO outbox.attempts

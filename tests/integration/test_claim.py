@@ -512,3 +512,60 @@ async def test_claim_says_whether_it_took_every_key_that_could_be_claimed(
         batch = await claimed(10)
         assert [m.id for m in batch] == ids[15:20]
         assert not batch.every_key
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [None] * 300,  # no ordering keys
+        [f"k{n % 10}" for n in range(300)],  # ten keys interleaved
+        ["k"] * 300,  # one long key
+        [None if n % 3 else f"k{n % 7}" for n in range(300)],  # keys among unkeyed messages
+    ],
+    ids=["unkeyed", "ten-keys", "one-key", "mixed"],
+)
+async def test_a_claim_planned_once_takes_what_a_claim_planned_each_time_takes(
+    db_url: str, conn: psycopg.Connection[Any], keys: list[str | None]
+) -> None:
+    # A busy dispatcher claims through a prepared statement with one generic plan per
+    # connection; it must take exactly the rows the statement planned for each call takes,
+    # claim after claim (the later ones find the first keys in flight and walk).
+    _publish(conn, [(key, n) for n, key in enumerate(keys)])
+    conn.execute("ANALYZE outbox.messages")
+    conn.commit()
+
+    async def three_claims(prepared: bool) -> list[list[int]]:
+        options = "-c plan_cache_mode=force_generic_plan" if prepared else ""
+        async with await psycopg.AsyncConnection.connect(
+            db_url, autocommit=True, options=options
+        ) as claimer:
+            taken = []
+            walk_from = None
+            for _ in range(3):
+                batch = await claim.claim(
+                    claimer,
+                    destination="webhook",
+                    worker="w",
+                    limit=40,
+                    lease_seconds=30,
+                    walk_from=walk_from,
+                    prepared=prepared,
+                )
+                taken.append([m.id for m in batch])
+                walk_from = max((m.ordering_key for m in batch if m.ordering_key), default=None)
+                if len(taken) == 2:  # the third claim finds the second batch still in flight
+                    continue
+                delivered = [_finished(m, Result.DELIVERED) for m in batch]
+                await record.finish_batch(claimer, delivered, worker="w")
+        conn.execute("DELETE FROM outbox.attempts")
+        conn.execute(
+            "UPDATE outbox.messages SET status = 'pending', lease_owner = NULL, "
+            "lease_expires_at = NULL, delivered_at = NULL, attempts = 0"
+        )
+        conn.commit()
+        return taken
+
+    each_time = await three_claims(prepared=False)
+    once = await three_claims(prepared=True)
+    assert once == each_time
+    assert all(once[:2])  # the first two claims took something

@@ -95,7 +95,8 @@ async def test_a_dispatcher_without_a_page_samples_only_the_lag_its_charts_keep(
     ).fetchone()
     assert lag == (2,)
     # The views only a page or a scrape reads were not counted.
-    assert sampler.snapshot.backlog == [] and sampler.snapshot.attempts == []
+    assert sampler.snapshot.backlog == []
+    assert sampler.snapshot.attempts == []
     value = metrics.registry.get_sample_value
     assert value("outbox_backlog_messages", {"destination": "webhook", "status": "pending"}) is None
     served = Metrics()

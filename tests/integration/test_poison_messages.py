@@ -168,3 +168,30 @@ async def test_worker_error_text_loses_known_secrets_and_the_message_own_names(
     assert row is not None
     for text in row:
         assert text == "invalid_client [redacted]; [redacted], [redacted] ([redacted]) refused"
+
+
+class NulDestination:
+    """Refuses every message with an error text holding a NUL character, as a hostile or broken
+    endpoint may answer: PostgreSQL text cannot hold one."""
+
+    name = "null"
+    max_batch = 50
+
+    async def deliver(self, batch: Sequence[Message]) -> Sequence[Outcome]:
+        return [Outcome(m.id, Result.DEAD, 400, "REFUSED", "bad\x00byte") for m in batch]
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_worker_records_an_error_text_holding_a_nul_character(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    (mid,) = insert_rows(conn, [("order.placed", "{}")])
+    await run_until_settled(db_url, NulDestination(), 1)
+    row = conn.execute(
+        "SELECT m.status::text, m.last_error, a.error_message FROM outbox.messages m"
+        " JOIN outbox.attempts a ON a.message_id = m.id WHERE m.id = %s",
+        (mid,),
+    ).fetchone()
+    assert row == ("dead", "bad byte", "bad byte")
