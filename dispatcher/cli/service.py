@@ -63,7 +63,6 @@ def run_command(
     from dispatcher.config import load as load_config
     from dispatcher.core.errors import ConfigError
     from dispatcher.mapping import MappingConfigError
-    from outbox import migrate as schema
 
     logs.configure()
     try:
@@ -73,6 +72,8 @@ def run_command(
         raise typer.Exit(2) from None
     db = database.resolve(database_url, folder=data_dir)
     if migrate:
+        from outbox import migrate as schema  # alembic: a third of the start-up, when it is used
+
         schema.upgrade(db.url)
     try:
         asyncio.run(daemon.run(settings, db.url))

@@ -277,13 +277,18 @@ UPDATE outbox.messages
 -- it goes back to the queue as it was, with its attempt given back and no attempt row.
 -- Returns each applied id and whether its key has a message waiting behind it, so the worker
 -- claims that message at once instead of waiting for a poll.
+-- A result leaves out what it does not hold (a missing key reads as null) and the times it
+-- shares with the batch (%(started_at)s, %(finished_at)s): a batch of 100 deliveries fits
+-- the client's first 8 kB of output, one write to the socket.
 WITH results AS (
-    SELECT *
+    SELECT r.id, r.number, r.outcome, r.status, r.retry_in, r.http_status, r.error_code,
+           r.error_message, r.record_id,
+           coalesce(r.started_at, %(started_at)s) AS started_at,
+           coalesce(r.finished_at, %(finished_at)s) AS finished_at
       FROM json_to_recordset(%(results)s::json)
            AS r(id bigint, number int, outcome outbox.attempt_outcome, status outbox.message_status,
                 retry_in float8, http_status int, error_code text, error_message text,
-                record_id text, started_at timestamptz, finished_at timestamptz,
-                duration_ms float8)
+                record_id text, started_at timestamptz, finished_at timestamptz)
 ), updated AS (
     UPDATE outbox.messages m
        SET status = coalesce(r.status,
@@ -311,7 +316,9 @@ WITH results AS (
            (message_id, number, worker, started_at, finished_at, outcome, http_status, error_code,
             error_message, duration_ms, mapping_version)
     SELECT r.id, r.number, %(worker)s, r.started_at, r.finished_at, r.outcome, r.http_status,
-           r.error_code, r.error_message, r.duration_ms, %(mapping_version)s
+           r.error_code, r.error_message,
+           greatest(extract(epoch FROM r.finished_at - r.started_at) * 1000, 0),
+           %(mapping_version)s
       FROM results r JOIN updated u USING (id)
      WHERE r.outcome IS NOT NULL
 )
