@@ -348,10 +348,16 @@ class DestinationWorker:
         self, results: Sequence[Finished], applied: set[int], took: Any, untried: int = 0
     ) -> None:
         counts: dict[str, int] = {}
+        by_event: dict[tuple[str, str], int] = {}
         name = self.destination.name
         for r in results:
-            counts[r.decision.outcome.value] = counts.get(r.decision.outcome.value, 0) + 1
-            self.metrics.outcomes.labels(name, r.message.event_type, r.decision.outcome.value).inc()
+            outcome = r.decision.outcome.value
+            counts[outcome] = counts.get(outcome, 0) + 1
+            by_event[r.message.event_type, outcome] = (
+                by_event.get((r.message.event_type, outcome), 0) + 1
+            )
+        for (event_type, outcome), count in by_event.items():
+            self.metrics.outcomes.labels(name, event_type, outcome).inc(count)
         self.metrics.attempt_seconds.labels(name).observe(took.total_seconds())
         budget = getattr(self.destination, "api_budget_used", None)
         used = budget() if callable(budget) else None

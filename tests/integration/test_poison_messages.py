@@ -195,3 +195,23 @@ async def test_worker_records_an_error_text_holding_a_nul_character(
         (mid,),
     ).fetchone()
     assert row == ("dead", "bad byte", "bad byte")
+
+
+async def test_claim_decodes_a_payload_the_way_the_standard_decoder_does(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    # A claim decodes most payloads with orjson, which reads an integer beyond 64 bits as an
+    # inexact float; such payloads are decoded exactly, as before.
+    big = 123456789012345678901234567890
+    payloads = [
+        f'{{"n": {big}}}',
+        f'{{"n": -{big}, "s": "x"}}',
+        '{"f": 1.5, "l": [1, {"a": null}]}',
+    ]
+    ids = insert_rows(conn, [("e", p) for p in payloads])
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as aconn:
+        batch = await claim.claim(aconn, destination="null", worker="w", limit=10, lease_seconds=30)
+    by_id = {m.id: m.payload for m in batch}
+    assert by_id[ids[0]] == {"n": big}
+    assert by_id[ids[1]] == {"n": -big, "s": "x"}
+    assert by_id[ids[2]] == {"f": 1.5, "l": [1, {"a": None}]}
