@@ -131,9 +131,8 @@ class DestinationWorker:
             )
             self.wakeup.clear()
             started = time.perf_counter()
-            planned_once = self._backlog and self.claims is not None
-            pool = self.claims if planned_once and self.claims is not None else self.pool
-            async with pool.connection() as conn:
+            claims = self.claims if self._backlog else None
+            async with (claims or self.pool).connection() as conn:
                 batch = await claim.claim(
                     conn,
                     destination=self.destination.name,
@@ -141,7 +140,7 @@ class DestinationWorker:
                     limit=limit,
                     lease_seconds=self.settings.lease_seconds,
                     walk_from=self._walk_from,
-                    prepared=planned_once,
+                    prepared=claims is not None,
                 )
             self._backlog = len(batch) >= limit > 1
             self.metrics.claim_seconds.labels(self.destination.name).observe(

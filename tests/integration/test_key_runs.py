@@ -245,3 +245,45 @@ async def test_worker_delivers_unkeyed_messages_queued_behind_a_long_keys_backlo
         ["k4"],
         ["k5"],
     ]
+
+
+async def test_worker_claims_through_the_claim_pool_only_while_claims_come_back_full(
+    db_url: str, conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
+) -> None:
+    # Three keys of 100 and 50 unkeyed: batches of 20 come back full until the tail, so the
+    # worker claims through the statement planned once; every message still goes once, in
+    # key order.
+    _publish(
+        conn, [(f"k{n % 3}", f"{n}") for n in range(300)] + [(None, f"u{n}") for n in range(50)]
+    )
+    destination = ScriptedDestination()
+    settings = WorkerSettings(batch_size=20, concurrency=1, poll_interval=0.05)
+    async with AsyncConnectionPool(
+        db_url,
+        min_size=1,
+        max_size=1,
+        open=False,
+        kwargs={"autocommit": True, "options": "-c plan_cache_mode=force_generic_plan"},
+    ) as claims:
+        worker = DestinationWorker(
+            destination, pool, "w", settings, wakeup=asyncio.Event(), claims=claims
+        )
+
+        def all_delivered() -> bool:
+            return all(status == "delivered" for status, _ in _statuses(db_url).values())
+
+        await _run_until(worker, all_delivered, guard_seconds=60)
+        async with claims.connection() as claimer:
+            cursor = await claimer.execute(
+                "SELECT generic_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%%due AS MATERIALIZED%%'"
+            )
+            plans = await cursor.fetchall()
+    assert all_delivered()
+    sent = [seq for call in destination.calls for seq in call]
+    assert sorted(sent) == sorted(_statuses(db_url))  # each once
+    for key in range(3):
+        ours = [int(seq) for seq in sent if not seq.startswith("u") and int(seq) % 3 == key]
+        assert ours == sorted(ours)
+    assert plans
+    assert plans[0][0] > 5  # the claims under the backlog ran on its one generic plan
