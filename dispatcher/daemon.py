@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psycopg
 import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
@@ -128,7 +129,8 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             max_size=max(1, len(enabled)),
             max_lifetime=CLAIM_PLAN_LIFETIME_SECONDS,
             open=False,
-            kwargs=_session(config, "-c plan_cache_mode=force_generic_plan"),
+            kwargs=_session(config),
+            configure=_plan_once,
         ) as claims,
     ):
         await check_destination_names(pool, config, enabled)
@@ -280,14 +282,18 @@ def job_mappings(config: Config, jobs: list[Job]) -> MappingSet | None:
     return MappingSet(config.mappings_dir or resource_dir("mappings"))
 
 
-def _session(config: Config, options: str = "") -> dict[str, Any]:
-    """Connection settings of a pool: autocommit, the commit durability chosen, ``options``."""
+def _session(config: Config) -> dict[str, Any]:
+    """Connection settings of the pool: autocommit, and the commit durability chosen."""
     kwargs: dict[str, Any] = {"autocommit": True}
     if not config.dispatcher.synchronous_commit:
-        options = f"-c synchronous_commit=off {options}"
-    if options.strip():
-        kwargs["options"] = options.strip()
+        kwargs["options"] = "-c synchronous_commit=off"
     return kwargs
+
+
+async def _plan_once(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A claim pool's connection plans a prepared statement once. A SET rather than a startup
+    option, which a connection pooler such as PgBouncer refuses unless told to ignore it."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
 
 
 def _reload_on_hangup(mappings: MappingSet | None, log: Any) -> None:

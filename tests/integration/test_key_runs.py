@@ -17,6 +17,7 @@ from dispatcher.core import claim
 from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.retry import RetryPolicy
 from dispatcher.core.worker import DestinationWorker, WorkerSettings
+from dispatcher.daemon import _plan_once
 
 
 class ScriptedDestination:
@@ -263,7 +264,8 @@ async def test_worker_claims_through_the_claim_pool_only_while_claims_come_back_
         min_size=1,
         max_size=1,
         open=False,
-        kwargs={"autocommit": True, "options": "-c plan_cache_mode=force_generic_plan"},
+        kwargs={"autocommit": True},
+        configure=_plan_once,  # the daemon's claim pool
     ) as claims:
         worker = DestinationWorker(
             destination, pool, "w", settings, wakeup=asyncio.Event(), claims=claims

@@ -10,6 +10,3 @@ def test_session_is_durable_by_default_and_async_when_asked() -> None:
     assert _session(Config()) == {"autocommit": True}
     fast = Config(dispatcher=DispatcherConfig(synchronous_commit=False))
     assert _session(fast) == {"autocommit": True, "options": "-c synchronous_commit=off"}
-    generic = "-c plan_cache_mode=force_generic_plan"
-    assert _session(Config(), generic) == {"autocommit": True, "options": generic}
-    assert _session(fast, generic)["options"] == f"-c synchronous_commit=off {generic}"
