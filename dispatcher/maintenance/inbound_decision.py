@@ -9,7 +9,8 @@ Per field, in the mapping's inbound section:
   storefront holds: the storefront's newer value is on its way out through the outbox;
 - a shared field that both sides changed since the last sync is a conflict: the section's
   ``conflict_winner`` keeps its value and the conflict is recorded;
-- anything else Salesforce changed is written.
+- anything else Salesforce changed is written; a value the storefront's column cannot hold
+  (``inbound_write`` finds it) makes the change a conflict naming the field, value and limit.
 
 "Salesforce changed it" compares with the fields of the record's previous inbox row; for a
 record read for the first time, a change made by anyone but the integration user counts.
@@ -26,12 +27,7 @@ from typing import Any
 from dispatcher.mapping.compiled import InboundField, InboundMapping
 from dispatcher.mapping.model import Owner
 
-# What the storefront's columns can hold (their CHECKs and numeric sizes): a value beyond them
-# is recorded and not applied, rather than failing the page, and every page after it, forever.
-RANGES: Mapping[str, tuple[Decimal, Decimal]] = {
-    "credit_limit": (Decimal(0), Decimal("9999999999.99")),
-    "discount_percent": (Decimal(0), Decimal(100)),
-}
+BOTH_SIDES = "changed on both sides"
 
 
 class InboundStatus(StrEnum):
@@ -104,14 +100,10 @@ def decide(
     values: dict[str, Any] = {}
     conflicts: list[dict[str, Any]] = []
     kept: list[str] = []
-    refused: list[str] = []
     for spec in section.fields:
         value = normal(change.fields.get(spec.field))
         held = None if current is None else normal(current.get(spec.column))
         if value == held:
-            continue
-        if not _fits(spec.column, value):
-            refused.append(f"{spec.field} {value} does not fit {spec.column}")
             continue
         if new_row:
             values[spec.column] = value
@@ -126,19 +118,38 @@ def decide(
                 values[spec.column] = value
         else:
             values[spec.column] = value
-    note = "; ".join(refused) or None
     if conflicts:
-        return Decision(InboundStatus.CONFLICT, values, conflicts, note or "changed on both sides")
+        return Decision(InboundStatus.CONFLICT, values, conflicts, BOTH_SIDES)
     if values:
-        return Decision(InboundStatus.APPLIED, values, detail=note)
-    return Decision(InboundStatus.SKIPPED, detail=note or _why_nothing(kept, ours))
+        return Decision(InboundStatus.APPLIED, values)
+    return Decision(InboundStatus.SKIPPED, detail=_why_nothing(kept, ours))
 
 
-def _fits(column: str, value: Any) -> bool:
-    bounds = RANGES.get(column)
-    if bounds is None or value is None:
-        return True
-    return isinstance(value, Decimal) and bounds[0] <= value <= bounds[1]
+def unheld(
+    section: InboundMapping,
+    decision: Decision,
+    held: Mapping[str, Any],
+    refused: Mapping[str, str],
+    whole: str | None,
+) -> Decision:
+    """``decision`` once the storefront refused to hold some of its values (``refused``: why,
+    by column) or the change as a whole (``whole``): a conflict naming each field, its value
+    and the limit it went past; what it did hold stays written. The storefront keeps its value,
+    and the field is applied again once Salesforce changes it to one that fits."""
+    fields = {spec.column: spec.field for spec in section.fields}
+    conflicts = list(decision.conflicts)
+    reasons = []
+    for column, why in sorted(refused.items()):
+        value = decision.set.get(column)
+        reason = f"{fields[column]} {shown(value)} does not fit {section.into}.{column}: {why}"
+        conflicts.append(
+            _entry(fields[column], column, held.get(column), value, "storefront", reason)
+        )
+        reasons.append(reason)
+    if whole is not None:
+        reasons.append(f"the change does not fit {section.into}: {whole}")
+    kept = {} if whole is not None else {c: v for c, v in decision.set.items() if c not in refused}
+    return Decision(InboundStatus.CONFLICT, kept, conflicts, "; ".join(reasons))
 
 
 def _changed_in_salesforce(
@@ -150,12 +161,18 @@ def _changed_in_salesforce(
 
 
 def _conflict(spec: InboundField, held: Any, value: Any, winner: str) -> dict[str, Any]:
+    return _entry(spec.field, spec.column, held, value, winner, BOTH_SIDES)
+
+
+def _entry(name: str, column: str, held: Any, value: Any, kept: str, reason: str) -> dict[str, Any]:
+    """One entry of ``inbound_changes.conflicts``, as ``outbox.inbound_conflicts`` lists it."""
     return {
-        "field": spec.field,
-        "column": spec.column,
+        "field": name,
+        "column": column,
         "storefront": _text(held),
         "salesforce": _text(value),
-        "kept": winner,
+        "kept": kept,
+        "reason": reason,
     }
 
 
@@ -179,7 +196,15 @@ def normal(value: Any) -> Any:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A value as the conflicts list shows it; a number in plain digits (150, not 1.5E+2)."""
+    if value is None:
+        return None
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def shown(value: Any) -> str:
+    """A value as a reason quotes it: text in quotes, anything else as it reads."""
+    return f"'{value}'" if isinstance(value, str) else str(_text(value))
 
 
 def json_value(value: Any) -> Any:

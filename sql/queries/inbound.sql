@@ -162,8 +162,17 @@ SELECT count(*) FROM moved
 -- external ID, which creates it again.
 WITH forgotten AS (
     DELETE FROM outbox.salesforce_ids k
+     USING jsonb_to_recordset(%(rows)s::jsonb) AS r(record_id text)
      WHERE k.destination = %(destination)s AND k.object_name = %(object_name)s
-       AND k.salesforce_id = ANY(%(record_ids)s::text[])
+       AND k.salesforce_id = r.record_id
     RETURNING 1
 )
 SELECT count(*) FROM forgotten
+
+-- name: inbound_check :one
+-- The rule of a CHECK constraint a change from Salesforce failed, to name the limit it passed.
+SELECT pg_catalog.pg_get_constraintdef(c.oid)
+  FROM pg_catalog.pg_constraint c
+  JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+ WHERE c.conname = %(name)s AND t.relname = %(table)s AND n.nspname = %(schema)s

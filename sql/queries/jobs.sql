@@ -110,6 +110,37 @@ WITH doomed AS (
 )
 SELECT count(*) FROM gone
 
+-- name: prune_inbound_changes :one
+-- One batch of the inbox's changes from Salesforce received before the retention age, walked
+-- through inbound_changes_received from where the last batch stopped (after_at, after_id), so
+-- the rows that stay are read once a run, not once a batch. A record's newest row (by
+-- SystemModstamp) stays whatever its age: the next change of the record is compared with its
+-- fields (inbound_previous), which is what keeps the outbox's own writes from coming back.
+-- Returns the rows deleted and where the walk got to (null once past the last old row).
+WITH scanned AS (
+    SELECT c.id, c.object_name, c.record_id, c.system_modstamp, c.received_at
+      FROM outbox.inbound_changes c
+     WHERE c.received_at < now() - make_interval(days => %(days)s)
+       AND c.received_at >= coalesce(%(after_at)s::timestamptz, '-infinity')
+       AND (c.received_at, c.id) > (coalesce(%(after_at)s::timestamptz, '-infinity'), %(after_id)s)
+     ORDER BY c.received_at, c.id
+     LIMIT %(batch)s
+), doomed AS (
+    -- Each record's newest SystemModstamp read from the inbox's unique index, one index entry a
+    -- row (a correlated max), so no batch reads the whole inbox.
+    SELECT s.id FROM scanned s
+     WHERE s.system_modstamp < (SELECT max(n.system_modstamp) FROM outbox.inbound_changes n
+                                 WHERE n.object_name = s.object_name
+                                   AND n.record_id = s.record_id)
+), gone AS (
+    DELETE FROM outbox.inbound_changes c
+     WHERE c.id = ANY(ARRAY(SELECT d.id FROM doomed d))
+    RETURNING 1
+), reached AS (
+    SELECT s.received_at, s.id FROM scanned s ORDER BY s.received_at DESC, s.id DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM gone), (SELECT received_at FROM reached), (SELECT id FROM reached)
+
 -- name: prune_runs :one
 -- Old job and sync run rows, in one go (they are few).
 WITH a AS (DELETE FROM outbox.job_runs WHERE started_at < now() - make_interval(days => %(days)s) RETURNING 1),

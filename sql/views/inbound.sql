@@ -21,8 +21,11 @@ SELECT w.object_name,
          GROUP BY object_name) c ON c.object_name = w.object_name;
 COMMENT ON VIEW outbox.inbound_summary IS 'Changes read from Salesforce per sObject: the watermark (greatest SystemModstamp applied), changes read, and how many were applied, skipped (an echo of the outbox''s own write, a field the storefront owns, no storefront row) or in conflict.';
 
--- outbox.inbound_conflicts: one row per shared field both sides changed since the last sync,
--- the value kept and the value that lost, for a person to review.
+-- outbox.inbound_conflicts: one row per field of a change not applied as read, for a person to
+-- review: a shared field both sides changed since the last sync (the value kept and the one that
+-- lost), or a value the storefront's column cannot hold (why, naming the limit). A change refused
+-- as a whole has one row without a field. Columns are only ever added at the end: the view is
+-- replaced in place on every migrate.
 CREATE OR REPLACE VIEW outbox.inbound_conflicts AS
 SELECT c.id AS change_id,
        c.object_name,
@@ -34,10 +37,12 @@ SELECT c.id AS change_id,
        f.item ->> 'salesforce' AS salesforce_value,
        f.item ->> 'kept' AS kept,
        c.system_modstamp,
-       c.received_at
-  FROM outbox.inbound_changes c, jsonb_array_elements(c.conflicts) AS f(item)
+       c.received_at,
+       coalesce(f.item ->> 'reason', c.detail) AS reason
+  FROM outbox.inbound_changes c
+  LEFT JOIN LATERAL jsonb_array_elements(c.conflicts) AS f(item) ON true
  WHERE c.status = 'conflict';
-COMMENT ON VIEW outbox.inbound_conflicts IS 'Shared fields changed both in the storefront and in Salesforce since the last sync: the value kept (the owner''s, named by kept) and the one that lost, per field, for review.';
+COMMENT ON VIEW outbox.inbound_conflicts IS 'Changes from Salesforce not applied as read, per field, for review: a shared field changed both in the storefront and in Salesforce since the last sync (the value kept, named by kept, and the one that lost), or a value the storefront''s column cannot hold (reason names the field, the value and the limit; the storefront kept its value, and a later change in Salesforce to a value that fits applies).';
 
 -- outbox.inbound_recent: the last changes read, newest first, with what became of each.
 CREATE OR REPLACE VIEW outbox.inbound_recent AS

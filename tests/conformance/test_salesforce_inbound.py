@@ -94,6 +94,20 @@ def contact_of(org: Org, key: str) -> dict[str, Any]:
     return found
 
 
+async def edit_contact(org: Org, http: Any, key: str, **fields: Any) -> None:
+    """A person's edit of the Contact of storefront key ``key``, in Salesforce."""
+    await edit(org, http, "Contact", contact_of(org, key)["Id"], **fields)
+
+
+async def written_to_salesforce(org: Org, clock: Clock, http: Any = None) -> None:
+    """The orders placed so far written to the org (and, given ``http``, the org read back
+    once), a minute before a person edits there: where each test starts."""
+    await org.deliver_due()
+    if http is not None:
+        await pull(org, http)
+    clock.tick()
+
+
 async def test_salesforce_inbound_contact_fields_reach_the_customer_once(
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
@@ -133,11 +147,9 @@ async def test_salesforce_inbound_next_order_carries_the_corrections_and_keeps_t
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
     place(shop, "SO-1")
-    await org.deliver_due()
-    clock.tick()
-    contact = contact_of(org, "c-1")
-    await edit(org, http, "Contact", contact["Id"], Phone="555 0100", HasOptedOutOfEmail=True,
-               MailingCity="Leeds")  # fmt: skip
+    await written_to_salesforce(org, clock)
+    await edit_contact(org, http, "c-1", Phone="555 0100", HasOptedOutOfEmail=True,
+                       MailingCity="Leeds")  # fmt: skip
     await pull(org, http)
     clock.tick()
     place(shop, "SO-2", email="so-1@example.org")
@@ -158,9 +170,7 @@ async def test_salesforce_inbound_a_storefront_rename_is_one_write_out_and_none_
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
     place(shop, "SO-1")
-    await org.deliver_due()
-    await pull(org, http)
-    clock.tick()
+    await written_to_salesforce(org, clock, http)
     update_customer(shop, "so-1@example.org", first_name="Augusta")
     shop.commit()
     writes_before = org.sandbox.store.writes["Contact"]["c-1"].updated
@@ -179,10 +189,8 @@ async def test_salesforce_inbound_both_sides_renamed_keeps_the_storefront_and_re
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
     place(shop, "SO-1")
-    await org.deliver_due()
-    await pull(org, http)
-    clock.tick()
-    await edit(org, http, "Contact", contact_of(org, "c-1")["Id"], FirstName="Ann", Phone="1")
+    await written_to_salesforce(org, clock, http)
+    await edit_contact(org, http, "c-1", FirstName="Ann", Phone="1")
     update_customer(shop, "so-1@example.org", first_name="Augusta")  # not delivered yet
     shop.commit()
     await pull(org, http)
@@ -202,9 +210,7 @@ async def test_salesforce_inbound_merge_moves_later_writes_to_the_survivor(
 ) -> None:
     place(shop, "SO-1")
     place(shop, "SO-2")
-    await org.deliver_due()
-    await pull(org, http)
-    clock.tick()
+    await written_to_salesforce(org, clock, http)
     master, loser = contact_of(org, "c-1"), contact_of(org, "c-2")
     merged = await http.post(
         "/__sandbox/merge/Contact", json={"master": master["Id"], "merged": [loser["Id"]]}
@@ -232,8 +238,7 @@ async def test_salesforce_inbound_deleted_contact_is_created_again_by_the_next_w
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
     place(shop, "SO-1")
-    await org.deliver_due()
-    clock.tick()
+    await written_to_salesforce(org, clock)
     old = contact_of(org, "c-1")
     orders = [o["Id"] for o in org.records("Order")]
     for order_id in orders:  # an Account with orders cannot be deleted; a Contact can
@@ -253,8 +258,7 @@ async def test_salesforce_inbound_organisation_tier_and_credit_limit(
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
     place(shop, "SO-1", organisation="Northgate Clinic")
-    await org.deliver_due()
-    clock.tick()
+    await written_to_salesforce(org, clock)
     (account,) = [
         a for a in org.records("Account")
         if a["Storefront_Account_Id__c"] == "org:northgate clinic"
@@ -287,10 +291,9 @@ async def test_salesforce_inbound_a_run_failing_midway_applies_each_change_once(
     org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
 ) -> None:
     place(shop, "SO-1", "SO-2", "SO-3")
-    await org.deliver_due()
-    clock.tick()
+    await written_to_salesforce(org, clock)
     for n in (1, 2, 3):
-        await edit(org, http, "Contact", contact_of(org, f"c-{n}")["Id"], Phone=f"555 {n}")
+        await edit_contact(org, http, f"c-{n}", Phone=f"555 {n}")
     fault = {"kind": "server_unavailable", "path": "/query/01g", "count": 1}
     assert (await http.post("/__sandbox/faults", json=fault)).status_code == 200
     failed = await pull_once(org, http)
@@ -310,3 +313,84 @@ async def test_salesforce_inbound_a_run_failing_midway_applies_each_change_once(
     assert phones == [("555 1",), ("555 2",), ("555 3",)]
     again = await pull(org, http)
     assert again.endswith("0 new: none")
+
+
+def contact_watermark(shop: psycopg.Connection[Any]) -> datetime:
+    shop.commit()
+    row = shop.execute(
+        "SELECT watermark FROM outbox.inbound_watermarks WHERE object_name = 'Contact'"
+    ).fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+async def test_salesforce_inbound_a_value_the_column_cannot_hold_is_a_conflict_not_a_stuck_page(
+    org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
+) -> None:
+    # A storefront's own schema may be narrower than Salesforce's (Contact.Phone holds 40).
+    shop.execute("ALTER TABLE commerce.customers ALTER COLUMN phone TYPE varchar(20)")
+    place(shop, "SO-1", "SO-2")
+    await written_to_salesforce(org, clock)
+    long_phone = "+44 113 496 0000 ext. 12345"
+    await edit_contact(org, http, "c-1", Phone="555 0101")
+    await edit_contact(org, http, "c-2", Phone=long_phone, MailingCity="York")
+    first = await pull(org, http)
+    assert first == "read 4 change(s), 4 new: 1 applied, 1 conflict, 2 skipped"
+    rows = [r for r in inbox(shop) if r[0] == "Contact"]
+    assert rows == [
+        ("Contact", "c-1", "applied", ["phone"], None),
+        ("Contact", "c-2", "conflict", ["city"],
+         f"Phone '{long_phone}' does not fit customers.phone: value too long for type "
+         "character varying(20)"),
+    ]  # fmt: skip
+    assert customer(shop, "so-1@example.org")[2] == "555 0101"
+    assert customer(shop, "so-2@example.org")[2:6] == (None, False, None, "York")
+    assert contact_watermark(shop) == clock.now
+    conflicts = shop.execute(
+        "SELECT storefront_key, field, storefront_value, salesforce_value, kept, reason "
+        "FROM outbox.inbound_conflicts"
+    ).fetchall()
+    assert conflicts == [("c-2", "Phone", None, long_phone, "storefront", rows[1][4])]
+    # Read again by the overlap: recorded once, never tried again.
+    assert await pull(org, http) == "read 4 change(s), 0 new: none"
+    assert len(inbox(shop)) == 4
+    # Corrected in Salesforce, the next change applies.
+    clock.tick()
+    await edit_contact(org, http, "c-2", Phone="555 0102")
+    await pull(org, http)
+    assert inbox(shop)[-1][1:4] == ("c-2", "applied", ["phone"])
+    assert customer(shop, "so-2@example.org")[2] == "555 0102"
+
+
+async def test_salesforce_inbound_organisation_terms_beyond_the_columns_are_conflicts(
+    org: Org, shop: psycopg.Connection[Any], http: Any, clock: Clock
+) -> None:
+    place(shop, "SO-1", organisation="Northgate Clinic")
+    place(shop, "SO-2", organisation="Leeds College")
+    await written_to_salesforce(org, clock)
+    accounts = {a["Storefront_Account_Id__c"]: a["Id"] for a in org.records("Account")}
+    # Salesforce's percent(5, 2) and currency(16, 2) hold what numeric(5, 2) between 0 and
+    # 100 and numeric(12, 2) cannot.
+    await edit(org, http, "Account", accounts["org:northgate clinic"], Price_Tier__c="Gold",
+               Discount_Percent__c=150, Credit_Limit__c=12345678901)  # fmt: skip
+    await edit(org, http, "Account", accounts["org:leeds college"], Price_Tier__c="Silver")
+    await pull(org, http)
+    shop.commit()
+    assert shop.execute(
+        "SELECT key, price_tier, discount_percent, credit_limit FROM commerce.organisations "
+        "ORDER BY key"
+    ).fetchall() == [("leeds college", "Silver", None, None),
+                     ("northgate clinic", "Gold", None, None)]  # fmt: skip
+    reasons = shop.execute(
+        "SELECT field, salesforce_value, reason FROM outbox.inbound_conflicts ORDER BY field"
+    ).fetchall()
+    assert reasons == [
+        ("Credit_Limit__c", "12345678901",
+         "Credit_Limit__c 12345678901 does not fit organisations.credit_limit: numeric field "
+         "overflow (A field with precision 12, scale 2 must round to an absolute value less "
+         "than 10^10.)"),
+        ("Discount_Percent__c", "150",
+         "Discount_Percent__c 150 does not fit organisations.discount_percent: check "
+         "organisations_discount_percent_check: CHECK (((discount_percent >= (0)::numeric) "
+         "AND (discount_percent <= (100)::numeric)))"),
+    ]  # fmt: skip

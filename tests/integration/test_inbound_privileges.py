@@ -85,3 +85,43 @@ def test_inbound_privileges_storefront_checks_out_against_organisation_terms(
         with pytest.raises(errors.CreditLimitExceededError):
             place_order(conn, order_factory(*tier, customer=buyer, payment_method="invoice"))
         conn.commit()
+
+
+async def test_inbound_privileges_dispatcher_finds_the_changes_the_storefront_cannot_hold(
+    roles_db: str,
+) -> None:
+    section = load(resource_dir("mappings")).destinations["salesforce"].inbound["organisation"]
+    terms = [(10, 100.0), (150, 100.0), (20, 200.0), (30, -1.0), (40, 400.0)]
+    accounts = [
+        Change(f"001A{n}", STAMP, f"org:clinic {n}", False, None, PERSON,
+               {"Name": f"Clinic {n}", "Discount_Percent__c": discount,
+                "Credit_Limit__c": limit})
+        for n, (discount, limit) in enumerate(terms)
+    ]  # fmt: skip
+    async with await psycopg.AsyncConnection.connect(roles_db) as conn:
+        await conn.execute("SET ROLE outbox_dispatcher")
+        async with conn.transaction():
+            page = await apply_page(conn, PageContext(section, "salesforce", None), accounts, {})
+    assert page.statuses == {"applied": 3, "conflict": 2}
+    with psycopg.connect(roles_db) as conn:
+        held = conn.execute(
+            "SELECT key, discount_percent, credit_limit FROM commerce.organisations ORDER BY key"
+        ).fetchall()
+        assert held == [
+            ("clinic 0", Decimal("10.00"), Decimal("100.00")),
+            ("clinic 1", None, Decimal("100.00")),
+            ("clinic 2", Decimal("20.00"), Decimal("200.00")),
+            ("clinic 3", Decimal("30.00"), None),
+            ("clinic 4", Decimal("40.00"), Decimal("400.00")),
+        ]
+        reasons = conn.execute(
+            "SELECT storefront_key, reason FROM outbox.inbound_conflicts ORDER BY 1"
+        ).fetchall()
+        assert reasons == [
+            ("org:clinic 1", "Discount_Percent__c 150 does not fit organisations.discount_percent: "
+             "check organisations_discount_percent_check: CHECK (((discount_percent >= "
+             "(0)::numeric) AND (discount_percent <= (100)::numeric)))"),
+            ("org:clinic 3", "Credit_Limit__c -1 does not fit organisations.credit_limit: check "
+             "organisations_credit_limit_check: CHECK (((credit_limit >= (0)::numeric) AND "
+             "(credit_limit <> 'NaN'::numeric)))"),
+        ]  # fmt: skip

@@ -329,3 +329,48 @@ async def test_reconcile_order_delivered_once_stays_reconciled_after_a_dead_repl
     conn.commit()
     gaps = conn.execute("SELECT problem, message_status FROM outbox.reconciliation").fetchall()
     assert gaps == [("order_not_in_salesforce", "dead")]
+
+
+async def test_prune_history_prunes_the_inbound_inbox_but_each_records_newest_row(
+    pool: AsyncConnectionPool[Any], conn: psycopg.Connection[Any]
+) -> None:
+    # (object, record, SystemModstamp days ago, received days ago): old rows and recent ones
+    # interleaved, so the batches walk past rows that stay.
+    inbox = [
+        ("Contact", "003A", 45, 40), ("Contact", "003B", 44, 40), ("Contact", "003A", 43, 40),
+        ("Contact", "003C", 42, 40), ("Account", "001A", 42, 40), ("Contact", "003A", 41, 35),
+        ("Contact", "003C", 2, 2), ("Contact", "003D", 1, 1), ("Contact", "003D", 0, 0),
+    ]  # fmt: skip
+    for object_name, record_id, stamp, received in inbox:
+        conn.execute(
+            "INSERT INTO outbox.inbound_changes (object_name, record_id, system_modstamp, "
+            "received_at, status) VALUES (%s, %s, now() - make_interval(days => %s), "
+            "now() - make_interval(days => %s), 'applied')",
+            (object_name, record_id, stamp, received),
+        )
+    conn.commit()
+    settings = PruneHistoryConfig.model_construct(
+        retention_days=30, batch_size=1, max_rows_per_run=1_000_000
+    )
+    _, detail = await run_job(
+        Job("prune_history", 3600.0, prune_history.run, settings), _context(pool, "a")
+    )
+    assert detail is not None
+    assert ", 3 inbound change(s) and " in detail
+    left = conn.execute(
+        "SELECT object_name, record_id, (now()::date - system_modstamp::date) "
+        "FROM outbox.inbound_changes ORDER BY id"
+    ).fetchall()
+    assert left == [
+        ("Contact", "003B", 44),  # old, but the newest of its record: the no-echo rule reads it
+        ("Account", "001A", 42),
+        ("Contact", "003A", 41),
+        ("Contact", "003C", 2),
+        ("Contact", "003D", 1),  # recent rows all stay
+        ("Contact", "003D", 0),
+    ]
+    _, again = await run_job(
+        Job("prune_history", 3600.0, prune_history.run, settings), _context(pool, "a"), force=True
+    )
+    assert again is not None
+    assert ", 0 inbound change(s) and " in again

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from typing import Any
 
-from dispatcher.maintenance.inbound_decision import Change, InboundStatus, decide
+from dispatcher.maintenance.inbound_decision import Change, InboundStatus, decide, unheld
 from dispatcher.mapping import Owner
 from dispatcher.mapping.compiled import InboundField, InboundMapping
 
@@ -61,7 +62,7 @@ def test_decide_shared_field_changed_on_both_sides_keeps_the_winner_and_records_
     assert (decided.status, decided.set) == (InboundStatus.CONFLICT, {})
     assert decided.conflicts == [
         {"field": "FirstName", "column": "first_name", "storefront": "Augusta",
-         "salesforce": "Ann", "kept": "storefront"}
+         "salesforce": "Ann", "kept": "storefront", "reason": "changed on both sides"}
     ]  # fmt: skip
     salesforce_wins = dataclasses.replace(SECTION, conflict_winner="salesforce")
     decided = decide(salesforce_wins, change(FirstName="Ann"), held, previous=READ,
@@ -94,7 +95,7 @@ def test_decide_new_row_takes_every_field_even_the_storefront_owned() -> None:
     assert decided.set == {"first_name": "Ada", "email": "ada@example.org", "phone": "555"}
 
 
-def test_decide_value_the_column_cannot_hold_is_recorded_not_applied() -> None:
+def test_unheld_values_make_a_conflict_naming_field_value_and_limit() -> None:
     section = InboundMapping(
         "organisation", "Account", "Storefront_Account_Id__c", "organisations", "org:",
         "storefront",
@@ -102,8 +103,19 @@ def test_decide_value_the_column_cannot_hold_is_recorded_not_applied() -> None:
          InboundField("Price_Tier__c", "price_tier", Owner.SALESFORCE)),
     )  # fmt: skip
     record = Change("001X", "2026-12-01T09:00:00.000+0000", "org:a", False, None, PERSON,
-                    {"Credit_Limit__c": -5.0, "Price_Tier__c": "Gold"})  # fmt: skip
-    decided = decide(section, record, {"credit_limit": None, "price_tier": None},
-                     previous=None, unsynced=False, integration_user=INTEGRATION)  # fmt: skip
-    assert (decided.status, decided.set) == (InboundStatus.APPLIED, {"price_tier": "Gold"})
-    assert decided.detail == "Credit_Limit__c -5 does not fit credit_limit"
+                    {"Credit_Limit__c": -500.0, "Price_Tier__c": "Gold"})  # fmt: skip
+    held = {"credit_limit": Decimal("100.00"), "price_tier": None}
+    decided = decide(section, record, held, previous=None, unsynced=False,
+                     integration_user=INTEGRATION)  # fmt: skip
+    why = "check organisations_credit_limit_check: CHECK (credit_limit >= 0)"
+    refused = unheld(section, decided, held, {"credit_limit": why}, None)
+    assert (refused.status, refused.set) == (InboundStatus.CONFLICT, {"price_tier": "Gold"})
+    reason = f"Credit_Limit__c -500 does not fit organisations.credit_limit: {why}"
+    assert refused.detail == reason
+    assert refused.conflicts == [
+        {"field": "Credit_Limit__c", "column": "credit_limit", "storefront": "100.00",
+         "salesforce": "-500", "kept": "storefront", "reason": reason}
+    ]  # fmt: skip
+    whole = unheld(section, decided, held, {}, "a rule over two columns")
+    assert (whole.set, whole.conflicts) == ({}, [])
+    assert whole.detail == "the change does not fit organisations: a rule over two columns"
