@@ -51,6 +51,7 @@ class Refusal:
 
     error: DeliveryError | None
     detail: str
+    whole_call: bool = False  # the call itself failed (network, 5xx, a limit), not a record
 
 
 def plan_run(plans: Sequence[BatchPlan]) -> Run | None:
@@ -116,7 +117,7 @@ async def send_run(api: SalesforceApi, run: Run) -> dict[Key, RecordResult] | Re
     try:
         answer = await api.call("POST", "/composite", json=body)
     except DeliveryError as exc:
-        return Refusal(exc, str(exc))
+        return Refusal(exc, str(exc), whole_call=True)
     responses = {r.get("referenceId"): r for r in (answer or {}).get("compositeResponse", [])}
     results: dict[Key, RecordResult] = {}
     refusals: list[Refusal] = []
