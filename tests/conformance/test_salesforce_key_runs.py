@@ -24,10 +24,16 @@ def _order(org: Org, number: str) -> dict[str, Any]:
 
 
 def _life(
-    shop: psycopg.Connection[Any], number: str, *, shipped: bool = True, method: str = "card"
+    shop: psycopg.Connection[Any],
+    number: str,
+    *,
+    shipped: bool = True,
+    method: str = "card",
+    organisation: str | None = None,
 ) -> None:
     # 2 workbooks (line 1), one course (line 2): 100.00
-    place_order(shop, dataclasses.replace(order_request(number), payment_method=method))
+    request = order_request(number, organisation=organisation)
+    place_order(shop, dataclasses.replace(request, payment_method=method))
     record_payment(shop, number, method, "100.00", f"pi_{number}")
     if shipped:
         record_shipment(shop, number, f"PCL-{number}", {1: 2}, "UPS", f"1Z-{number}")
@@ -264,6 +270,28 @@ async def test_key_runs_of_a_backlog_go_in_groups_of_whole_keys_one_call_each(
         ]
         _shipped_once(org, number)
     assert len(org.records("Order")) == ORDERS + 1  # and SO-0
+
+
+async def test_key_runs_group_writes_as_updates_what_an_earlier_group_of_the_batch_created(
+    org: Org, shop: psycopg.Connection[Any]
+) -> None:
+    """SO-1 and SO-12 are bought by two people of one clinic, in the first and the second
+    group: the first group creates the clinic's Account, the second, planned after it, upserts
+    it (sent as a create, it would be refused as a duplicate and its group rolled back). Still
+    two calls, and one Account."""
+    await _warm(org, shop)
+    clinic = "St Mary's Clinic"
+    numbers = [f"SO-{n}" for n in range(1, ORDERS + 1)]
+    for number in numbers:
+        _life(shop, number, organisation=clinic if number in ("SO-1", "SO-12") else None)
+    calls = org.api_calls
+    outcomes = await org.deliver_due()
+    assert [o.result for o in outcomes] == [Result.DELIVERED] * 3 * ORDERS
+    assert org.api_calls - calls == -(-ORDERS // PER_GROUP)
+    (account,) = [a for a in org.records("Account") if a["Name"] == clinic]
+    for number in ("SO-1", "SO-12"):
+        _shipped_once(org, number)
+        assert _order(org, number)["AccountId"] == account["Id"]
 
 
 async def test_key_runs_group_refused_goes_round_by_round_and_the_others_are_applied_once(

@@ -109,10 +109,11 @@ class SalesforceDestination:
         to look up by e-mail.
 
         Groups go one after another, each planned from what the ones before it wrote. Two
-        groups may share a parent (a clinic's Account, a customer's Contact of two orders):
-        planned up front, the second would try to create what the first just created and be
-        refused as a duplicate, and sent at once the two would contend for its row lock
-        (UNABLE_TO_LOCK_ROW). The worker's batches already run side by side."""
+        groups may share a parent (the Account of a clinic two of whose people bought; one
+        customer's messages share a key, so never two groups): planned up front, the second
+        would try to create what the first just created and be refused as a duplicate, and
+        sent at once the two would contend for its row lock (UNABLE_TO_LOCK_ROW). The worker's
+        batches already run side by side."""
         mapping = self.mapping()
         try:
             lookup = await self._catalog.lookup_for(mapping, batch)
