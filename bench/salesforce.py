@@ -5,9 +5,11 @@ served on loopback, with ``--latency-ms`` of latency injected into every API req
 the drain rate of a backlog, its API calls per order, the calls per order of a trickle
 where each order is published only after the previous one was delivered, and the calls per
 order of a trickle of whole lives: an order placed, paid and shipped in one storefront
-transaction, so the three messages of its key are claimed together.
+transaction, so the three messages of its key are claimed together, and the calls per message
+of a backlog of such lives committed at once, so many keys' runs share a batch.
 
     python -m bench.salesforce [--orders 5000] [--latency-ms 50] [--trickle 30] [--lives 30]
+                               [--backlog-lives 20]
 """
 
 from __future__ import annotations
@@ -81,15 +83,20 @@ def _publish(url: str, first: int, last: int) -> None:
         conn.execute(_PUBLISH, (first, last))
 
 
-def _live(url: str, n: int) -> None:
-    """One order placed, paid and shipped in one transaction: three messages of one key."""
+def _lives(url: str, numbers: range) -> None:
+    """Orders placed, paid and shipped in one transaction: three messages of each one's key."""
+    with psycopg.connect(url) as conn:
+        for n in numbers:
+            _live(conn, n)
+
+
+def _live(conn: psycopg.Connection[Any], n: int) -> None:
     number = f"LIFE-{n}"
     buyer = Customer(email=f"life{n}@example.org", first_name="Ada", last_name=f"Buyer {n}")
     lines = (CartLine("WB-101", 2, Decimal("30.00")), CartLine("WB-102", 1, Decimal("12.50")))
-    with psycopg.connect(url) as conn:
-        place_order(conn, OrderRequest(number, buyer, lines, payment_method="card"))
-        record_payment(conn, number, "card", "72.50", f"pi_{n}")
-        record_shipment(conn, number, f"P-{n}", {1: 2, 2: 1}, "UPS", f"1Z{n:06d}")
+    place_order(conn, OrderRequest(number, buyer, lines, payment_method="card"))
+    record_payment(conn, number, "card", "72.50", f"pi_{n}")
+    record_shipment(conn, number, f"P-{n}", {1: 2, 2: 1}, "UPS", f"1Z{n:06d}")
 
 
 def _delivered(url: str) -> int:
@@ -151,10 +158,15 @@ def run(url: str, args: argparse.Namespace) -> None:
             trickle_calls = state.usage.used - before
             before, published = state.usage.used, args.orders + 1 + args.trickle
             for n in range(args.lives):
-                _live(url, n)
+                _lives(url, range(n, n + 1))
                 published += 3
                 _wait(url, published)
             life_calls = state.usage.used - before
+            before = state.usage.used
+            _lives(url, range(args.lives, args.lives + args.backlog_lives))
+            published += 3 * args.backlog_lives
+            _wait(url, published)
+            backlog_life_calls = state.usage.used - before
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -167,6 +179,11 @@ def run(url: str, args: argparse.Namespace) -> None:
     if args.lives:
         figure("API calls per order, placed + paid + shipped", life_calls / args.lives, "calls",
                f"{args.lives} orders one at a time, each paid and shipped at checkout")  # fmt: skip
+    if args.backlog_lives:
+        messages = 3 * args.backlog_lives
+        figure("API calls per message, backlog of lives", backlog_life_calls / messages, "calls",
+               f"{backlog_life_calls} calls for {args.backlog_lives} orders placed, paid and "
+               "shipped, committed at once")  # fmt: skip
 
 
 def main() -> None:
@@ -175,6 +192,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--trickle", type=int, default=30)
     parser.add_argument("--lives", type=int, default=30)
+    parser.add_argument("--backlog-lives", type=int, default=20)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()

@@ -65,10 +65,13 @@ class Destination(Protocol):
     a failure for each, such as ``Result.RETRY``).
 
     A destination may also offer ``deliver_key_runs(batch) -> Sequence[Outcome] | None``: write
-    every round of the batch at once, all or nothing, in round order. It answers one delivered
-    outcome per message when everything was applied, or None when nothing was (refused, too big
-    for one call, or not worth trying); the worker then sends the batch round by round as above,
-    so a failure is reported, and what is behind it handed back untried, exactly as without it.
+    the rounds of the batch at once, in round order, all or nothing for each part it writes
+    together (the whole batch, or groups of whole keys). It answers a delivered outcome for each
+    message it applied, and nothing for the others: one per message when everything was
+    applied, None (or nothing) when nothing was (refused, too big, or not worth trying). Within
+    a key, the messages it answers must come before those it does not. The worker sends what it
+    did not answer round by round as above, and never sends again what it did, so a failure is
+    reported, and what is behind it handed back untried, exactly as without it.
     """
 
     name: str

@@ -428,24 +428,43 @@ async def send_batch(
     log: Any = None,
 ) -> tuple[dict[int, Outcome], list[Message]]:
     """A batch holding a run of some key goes whole to a destination that writes key runs
-    together (``deliver_key_runs``); if it applied nothing, or cannot, the batch goes round by
-    round (``send_in_key_order``), so what is reported is what the rounds report."""
+    together (``deliver_key_runs``). It answers for what it applied: all of the batch, part of
+    it, or nothing (None). What it applied is never sent again; the rest goes round by round
+    (``send_in_key_order``), so what is reported for it is what the rounds report. An answer
+    other than deliveries of batch messages, once each, where every key's answered messages
+    come before its unanswered ones, is not trusted: the whole batch goes round by round, as
+    when the destination raised."""
     together = getattr(destination, "deliver_key_runs", None)
     if together is None or len(key_rounds(batch)) < 2 or any(m.problem for m in batch):
         return await send_in_key_order(send, batch)
     try:
-        outcomes = await together(batch)
+        outcomes = list(await together(batch) or ())
     except Exception as exc:  # nothing a destination does may kill the loop
         (log or _log).error("writing key runs together raised", error=repr(exc), exc_info=True)
-        outcomes = None
-    if outcomes is not None:
-        found = {o.message_id: o for o in outcomes}
-        if found.keys() == {m.id for m in batch} and all(
-            o.result is Result.DELIVERED for o in found.values()
-        ):
-            return found, []
-        (log or _log).error("key runs answered other than one delivery per message")
-    return await send_in_key_order(send, batch)
+        outcomes = []
+
+    def in_order() -> bool:
+        """A key's answered messages first, so the rounds keep the key's order."""
+        answered = {o.message_id for o in outcomes}
+        if len(answered) != len(outcomes) or not answered <= {m.id for m in batch}:
+            return False
+        left: set[str | None] = set()  # keys with a message not answered, so far in id order
+        for message in sorted(batch, key=lambda m: m.id):
+            if message.id not in answered:
+                left.add(message.ordering_key)
+            elif message.ordering_key is not None and message.ordering_key in left:
+                return False
+        return all(o.result is Result.DELIVERED for o in outcomes)
+
+    if outcomes and not in_order():
+        (log or _log).error("key runs answered other than deliveries of each key's first messages")
+        outcomes = []
+    applied = {o.message_id: o for o in outcomes}
+    rest = [m for m in batch if m.id not in applied]
+    if not rest:
+        return applied, []
+    found, untried = await send_in_key_order(send, rest)
+    return {**applied, **found}, untried
 
 
 async def send_in_key_order(

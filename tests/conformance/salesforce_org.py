@@ -139,8 +139,13 @@ class Org:
             return {o.message_id: o for o in outcomes}
 
         outcomes, untried = await send_batch(self.destination, send, batch)
-        if not sent:  # the key runs were written together
-            sent.extend(outcomes[m.id] for m in sorted(batch, key=lambda m: m.id))
+        rounds = {o.message_id for o in sent}
+        together = [  # the key runs written together, before any round
+            outcomes[m.id]
+            for m in sorted(batch, key=lambda m: m.id)
+            if m.id in outcomes and m.id not in rounds
+        ]
+        sent[:0] = together
         await self.finish(batch, sent, untried)
         return sent
 

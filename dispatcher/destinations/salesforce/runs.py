@@ -10,11 +10,13 @@ Collections Requests") and ``collateSubrequests: false`` (with collation, the de
 49, Salesforce may run subrequests out of order: API-NOTES §1.4).
 
 The composite's limits (the guide's Composite resource page): at most 25 subrequests, at most 5
-of them sObject Collections or queries. A chunk of one record goes as a single-record subrequest
+of them sObject Collections or queries. The five largest chunks of several records go as sObject
+Collections as in ``upsert``; every other record goes as a single-record subrequest
 (``POST /sobjects/{Type}``, or ``PATCH /sobjects/{Type}/{ExtIdField}/{value}`` to upsert, the
 guide's "Insert or Update (Upsert) a Record Using an External ID"), which is not a Collections
-operation; larger chunks go as sObject Collections as in ``upsert``. A run that does not fit is
-not sent this way.
+operation. So a run with more than five kinds of record (an order's account, contact, order,
+lines and enrollments, then its payment) still fits while its smaller kinds are few. A run that
+does not fit is not sent this way.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Refusal:
 
     error: DeliveryError | None
     detail: str
+    whole_call: bool = False  # the call itself failed (network, 5xx, a limit), not a record
 
 
 def plan_run(plans: Sequence[BatchPlan]) -> Run | None:
@@ -56,7 +59,7 @@ def plan_run(plans: Sequence[BatchPlan]) -> Run | None:
     or when a later round writes a customer's record an earlier round writes (which profile
     snapshot wins is decided round by round, from what was remembered)."""
     written: dict[Key, RecordWrite] = {}
-    steps: list[tuple[RecordWrite, ...]] = []
+    found: list[list[RecordWrite]] = []
     for plan in plans:
         sent: list[RecordWrite] = []
         for write in plan.writes.values():
@@ -75,11 +78,27 @@ def plan_run(plans: Sequence[BatchPlan]) -> Run | None:
                 continue
             sent.append(write)
             _keep(written, write, earlier)
-        steps.extend(tuple(step) for step in chunks(sent))
-    collections = sum(1 for step in steps if len(step) > 1)
-    if not steps or len(steps) > MAX_SUBREQUESTS or collections > MAX_COLLECTIONS:
+        found.extend(chunks(sent))
+    steps = _steps(found)
+    if not steps or len(steps) > MAX_SUBREQUESTS:
         return None
     return Run(tuple(steps), tuple(written.values()))
+
+
+def _steps(found: list[list[RecordWrite]]) -> list[tuple[RecordWrite, ...]]:
+    """The chunks as subrequests, in order: the ``MAX_COLLECTIONS`` largest of several records
+    (the earlier of two the same size) as sObject Collections, every other record alone. Each
+    record alone takes a subrequest, so the largest chunks are the ones kept whole."""
+    several = [index for index, chunk in enumerate(found) if len(chunk) > 1]
+    several.sort(key=lambda index: (-len(found[index]), index))
+    whole = set(several[:MAX_COLLECTIONS])
+    steps: list[tuple[RecordWrite, ...]] = []
+    for index, chunk in enumerate(found):
+        if index in whole:
+            steps.append(tuple(chunk))
+        else:
+            steps.extend((write,) for write in chunk)
+    return steps
 
 
 def _keep(written: dict[Key, RecordWrite], write: RecordWrite, earlier: RecordWrite | None) -> None:
@@ -98,7 +117,7 @@ async def send_run(api: SalesforceApi, run: Run) -> dict[Key, RecordResult] | Re
     try:
         answer = await api.call("POST", "/composite", json=body)
     except DeliveryError as exc:
-        return Refusal(exc, str(exc))
+        return Refusal(exc, str(exc), whole_call=True)
     responses = {r.get("referenceId"): r for r in (answer or {}).get("compositeResponse", [])}
     results: dict[Key, RecordResult] = {}
     refusals: list[Refusal] = []

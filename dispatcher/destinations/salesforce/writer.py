@@ -16,14 +16,15 @@ from typing import Any
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from dispatcher.core.destination import Message, Outcome, key_rounds
+from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.errors import DeliveryError, RetryableError
 from dispatcher.core.retry import outcome_for_error
-from dispatcher.destinations.salesforce import catalog, identity, runs
+from dispatcher.destinations.salesforce import catalog, identity, packing, runs
 from dispatcher.destinations.salesforce.api import SalesforceApi
 from dispatcher.destinations.salesforce.plan import (
     BatchPlan,
     Key,
+    Known,
     MessagePlan,
     RecordWrite,
     map_batch,
@@ -31,12 +32,13 @@ from dispatcher.destinations.salesforce.plan import (
     refuse_blocked,
 )
 from dispatcher.destinations.salesforce.upsert import PER_COMPOSITE, RecordResult, chunks, upsert
-from dispatcher.mapping import DestinationMapping, Operation
+from dispatcher.mapping import DestinationMapping, MappedRecord, Operation
 from dispatcher.mapping.reload import MappingSet
 
 EXISTS_CODE = "DUPLICATE_VALUE"
 LOCKED_CODE = "FIELD_INTEGRITY_EXCEPTION"
 Results = dict[Key, RecordResult]
+Records = tuple[MappedRecord, ...]
 
 
 class SalesforceDestination:
@@ -98,24 +100,114 @@ class SalesforceDestination:
         return [*plan.refused, *(self._outcome(m, results) for m in plan.messages)]
 
     async def deliver_key_runs(self, batch: Sequence[Message]) -> Sequence[Outcome] | None:
-        """Every round of the batch in one composite call, all or nothing (``runs``). None when
-        nothing was applied: a message refused before any call, a run too big for one call, or
-        a refusal that rolled the call back; the worker then sends the batch round by round,
-        which reports each message's own outcome."""
+        """The batch's key runs written together, all or nothing per composite call (``runs``):
+        in one call when they fit, else packed into groups of whole keys (``packing``), one
+        call each, when that costs fewer calls than the rounds. A delivered outcome for every
+        message of the groups applied, None when none was. The worker sends the rest round by
+        round, which reports each message's own outcome: a group refused (rolled back whole),
+        a key whose run fits no call, a key with a message refused before any call or a guest
+        to look up by e-mail.
+
+        Groups go one after another, each planned from what the ones before it wrote. Two
+        groups may share a parent (the Account of a clinic two of whose people bought; one
+        customer's messages share a key, so never two groups): planned up front, the second
+        would try to create what the first just created and be refused as a duplicate, and
+        sent at once the two would contend for its row lock (UNABLE_TO_LOCK_ROW). The worker's
+        batches already run side by side."""
         mapping = self.mapping()
         try:
             lookup = await self._catalog.lookup_for(mapping, batch)
-            plans = await self._plan_rounds(mapping, key_rounds(batch), lookup)
+            packed = await self._pack(mapping, batch, lookup)
         except DeliveryError:
             return None
-        run = None if plans is None else runs.plan_run(plans)
-        if plans is None or run is None:
+        if packed is None:
             return None
+        records, groups = packed
+        delivered: list[Outcome] = []
+        for group in groups:
+            written = await self._write_group(mapping, records, group)
+            if isinstance(written, runs.Refusal):
+                self._log.info("key runs not written together; sending round by round",
+                               messages=sum(map(len, group)), reason=written.detail)  # fmt: skip
+                if written.whole_call:
+                    break  # the org refused the call itself: ask it nothing more in this batch
+                continue
+            if any(o.result is not Result.DELIVERED for o in written):
+                # Not expected of a run applied whole; the rounds resend its keys, idempotently.
+                self._log.error("a key run applied without a record for every message",
+                                messages=sum(map(len, group)))  # fmt: skip
+                continue
+            delivered.extend(written)
+        return delivered or None
+
+    async def _pack(
+        self, mapping: DestinationMapping, batch: Sequence[Message], lookup: Any
+    ) -> tuple[dict[int, Records], list[list[packing.Unit]]] | None:
+        """Each message mapped once, and the keys that may go together packed into groups; None
+        when the groups would not cost fewer calls than the rounds."""
+        mapped, refused = map_batch(mapping, batch, lookup)
+        async with self._pool.connection() as conn:
+            blocked = await identity.blocked_sections(conn, self.name, mapping.version)
+            mapped, stopped = refuse_blocked(mapped, blocked)
+            known = await identity.known_ids(conn, self.name, mapped)
+        records = {m.id: r for m, r in mapped}
+        held = {o.message_id for o in [*refused, *stopped]}
+        candidates, rest = self._split(batch, records, held, known)
+
+        def cost(units: Sequence[packing.Unit]) -> int:
+            return packing.rounds_calls(packing.plan_units(mapping, records, units, known))
+
+        def fits(units: Sequence[packing.Unit]) -> bool:
+            return runs.plan_run(packing.plan_units(mapping, records, units, known)) is not None
+
+        whole = packing.plan_units(mapping, records, [*candidates, *rest], known)
+        by_rounds = packing.rounds_calls(whole)
+        if not rest and by_rounds > 1 and runs.plan_run(whole) is not None:
+            return records, [candidates]  # the common case: the whole batch in one call
+        packed = packing.pack(candidates, fits, most=by_rounds - 1)
+        if packed is None or not packed[0]:
+            return None
+        groups, alone = packed
+        if len(groups) + cost([*rest, *alone]) >= by_rounds:
+            return None
+        return records, groups
+
+    def _split(
+        self,
+        batch: Sequence[Message],
+        records: dict[int, Records],
+        held: set[int],
+        known: dict[Key, Known],
+    ) -> tuple[list[packing.Unit], list[packing.Unit]]:
+        """The keys that may go together, and those left to the rounds: a key with a message
+        refused before any call (it dies there without one) or a guest to look up by e-mail
+        (and maybe attach to a Contact found)."""
+        guests = self.api.settings.match_guests_by_email
+        together: list[packing.Unit] = []
+        rounds: list[packing.Unit] = []
+        for unit in packing.units_of(batch):
+            mine = [(m, records[m.id]) for m in unit if m.id in records]
+            if any(m.id in held for m in unit) or (guests and identity.has_guests(mine, known)):
+                rounds.append(unit)
+            else:
+                together.append(unit)
+        return together, rounds
+
+    async def _write_group(
+        self, mapping: DestinationMapping, records: dict[int, Records], group: list[packing.Unit]
+    ) -> list[Outcome] | runs.Refusal:
+        """One group in one composite call, planned from what the destination knows now."""
+        mapped = [(m, records[m.id]) for unit in group for m in unit]
+        async with self._pool.connection() as conn:
+            known = await identity.known_ids(conn, self.name, mapped)
+        plans = packing.plan_units(mapping, records, group, known)
+        run = runs.plan_run(plans)
+        if run is None:
+            # What an earlier group wrote is an update here, and split a chunk: too big now.
+            return runs.Refusal(None, "the group no longer fits one call")
         sent = await runs.send_run(self.api, run)
         if isinstance(sent, runs.Refusal):
-            self._log.info("key runs not written together; sending round by round",
-                           messages=len(batch), reason=sent.detail)  # fmt: skip
-            return None
+            return sent
         results: Results = {}
         for plan in plans:
             results.update(
@@ -127,28 +219,6 @@ class SalesforceDestination:
         async with self._pool.connection() as conn:
             await identity.remember(conn, self.name, run.writes, results)
         return [self._outcome(m, results) for plan in plans for m in plan.messages]
-
-    async def _plan_rounds(
-        self,
-        mapping: DestinationMapping,
-        rounds: Sequence[Sequence[Message]],
-        lookup: Any,
-    ) -> list[BatchPlan] | None:
-        """Each round planned as ``deliver`` plans it; None if any message is refused, or if
-        a guest's Contact is to be looked up by e-mail first."""
-        plans = []
-        async with self._pool.connection() as conn:
-            blocked = await identity.blocked_sections(conn, self.name, mapping.version)
-            for messages in rounds:
-                mapped, refused = map_batch(mapping, messages, lookup)
-                mapped, stopped = refuse_blocked(mapped, blocked)
-                if refused or stopped:
-                    return None
-                known = await identity.known_ids(conn, self.name, mapped)
-                if self.api.settings.match_guests_by_email and identity.has_guests(mapped, known):
-                    return None  # a guest is looked up, and maybe attached, round by round
-                plans.append(plan_batch(mapping, mapped, known))
-        return plans
 
     async def _send(self, plan: BatchPlan, writes: list[RecordWrite]) -> Results:
         results: Results = {}

@@ -1,5 +1,5 @@
 """How the worker hands a batch with key runs to a destination: together when the destination
-writes them all or nothing, otherwise (or when it applied nothing) round by round."""
+writes them all or nothing, and round by round for what it did not apply."""
 
 from __future__ import annotations
 
@@ -31,8 +31,14 @@ class Destination:
     name = "scripted"
     max_batch = 100
 
-    def __init__(self, together: str, failing: frozenset[int] = frozenset()) -> None:
-        self.together = together  # "all", "none", "raise", "partial"
+    def __init__(
+        self,
+        together: str,
+        failing: frozenset[int] = frozenset(),
+        answer: Sequence[Outcome] = (),
+    ) -> None:
+        self.together = together  # "all", "none", "raise", "answer": the answer given
+        self.answer = answer
         self.failing = failing
         self.runs: list[list[int]] = []
         self.rounds: list[list[int]] = []
@@ -43,8 +49,9 @@ class Destination:
             raise RuntimeError("bug")
         if self.together == "none":
             return None
-        chosen = batch if self.together == "all" else batch[:-1]
-        return [Outcome.delivered(m.id) for m in chosen]
+        if self.together == "answer":
+            return self.answer
+        return [Outcome.delivered(m.id) for m in batch]
 
     async def send(self, batch: Sequence[Message]) -> dict[int, Outcome]:
         self.rounds.append([m.id for m in batch])
@@ -75,12 +82,50 @@ async def test_send_batch_hands_runs_to_a_destination_that_writes_them_together(
     assert {o.result for o in outcomes.values()} == {Result.DELIVERED}
 
 
-@pytest.mark.parametrize("together", ["none", "raise", "partial"])
-async def test_send_batch_falls_back_to_rounds_when_nothing_was_applied(together: str) -> None:
-    destination = Destination(together, failing=frozenset({3}))
+def answer_factory(*ids: int, result: Result = Result.DELIVERED) -> list[Outcome]:
+    return [Outcome(id, result) for id in ids]
+
+
+NOT_TRUSTED = {
+    "a key's later message without its first": answer_factory(3),
+    "a message twice": answer_factory(2, 2),
+    "a message not in the batch": answer_factory(2, 9),
+    "a failure": [*answer_factory(2), *answer_factory(4, result=Result.RETRY)],
+}
+
+
+@pytest.mark.parametrize("together", ["none", "raise", "empty", *NOT_TRUSTED])
+async def test_send_batch_falls_back_to_rounds_when_nothing_was_applied_or_trusted(
+    together: str,
+) -> None:
+    answer = NOT_TRUSTED.get(together, [])
+    destination = Destination(together if together in ("none", "raise") else "answer",
+                              failing=frozenset({3}), answer=answer)  # fmt: skip
     outcomes, untried = await send_batch(destination, destination.send, BATCH)
     assert destination.runs == [[1, 2, 3, 4, 5]]
     assert destination.rounds == [[1, 2, 4], [3]]
+    assert outcomes[3].result is Result.RETRY
+    assert [m.id for m in untried] == [5]
+
+
+async def test_send_batch_sends_round_by_round_only_what_the_runs_did_not_apply() -> None:
+    # Key a's first two and key b were applied together; a's third and the unkeyed message
+    # were not: they alone go round by round, and 5 fails there alone.
+    destination = Destination("answer", failing=frozenset({5}), answer=answer_factory(1, 2, 3))
+    outcomes, untried = await send_batch(destination, destination.send, BATCH)
+    assert destination.rounds == [[4, 5]]
+    assert sorted(outcomes) == [1, 2, 3, 4, 5]
+    assert [outcomes[n].result for n in (1, 2, 3, 4)] == [Result.DELIVERED] * 4
+    assert outcomes[5].result is Result.RETRY
+    assert untried == []
+
+
+async def test_send_batch_hands_back_what_follows_a_failure_among_the_rest() -> None:
+    # Key b was applied together; key a went round by round and stopped at its second.
+    destination = Destination("answer", failing=frozenset({3}), answer=answer_factory(2))
+    outcomes, untried = await send_batch(destination, destination.send, BATCH)
+    assert destination.rounds == [[1, 4], [3]]
+    assert outcomes[2].result is Result.DELIVERED
     assert outcomes[3].result is Result.RETRY
     assert [m.id for m in untried] == [5]
 

@@ -56,14 +56,21 @@ def test_plan_run_leaves_a_customer_written_twice_to_the_rounds() -> None:
 
 
 def test_plan_run_holds_at_most_five_collections_and_25_subrequests() -> None:
-    def many(obj: str) -> list[RecordWrite]:
-        return [write_factory(obj, f"{obj}-{n}") for n in range(2)]
+    def many(obj: str, count: int = 2) -> list[RecordWrite]:
+        return [write_factory(obj, f"{obj}-{n}") for n in range(count)]
 
     five = [plan_factory(*many(f"O{n}__c")) for n in range(5)]
     run = plan_run(five)
     assert run is not None
-    assert len(run.steps) == 5
-    assert plan_run([*five, plan_factory(*many("O6__c"))]) is None
+    assert [len(step) for step in run.steps] == [2] * 5
     singles = [plan_factory(write_factory(f"O{n}__c", "k")) for n in range(25)]
     assert plan_run(singles) is not None
     assert plan_run([*singles, plan_factory(write_factory("O26__c", "k"))]) is None
+    # A sixth chunk goes record by record; the largest five stay Collections.
+    run = plan_run([*five[:4], plan_factory(*many("O5__c", 3)), plan_factory(*many("O6__c"))])
+    assert run is not None
+    assert [len(step) for step in run.steps] == [2, 2, 2, 2, 3, 1, 1]
+    # Five Collections and 20 records alone are 25 subrequests; one more record is too many.
+    alone = [plan_factory(write_factory(f"A{n}__c", "k")) for n in range(21)]
+    assert plan_run([*five, *alone[:20]]) is not None
+    assert plan_run([*five, *alone]) is None
