@@ -3,10 +3,10 @@
 Up to ``concurrency`` batches are in flight at once. Each destination has its own loop, pool
 slots and breaker, so a slow or failing destination never slows another. A batch may hold
 several consecutive messages of one ordering key; they are sent in id order, one round per
-position, and a key stops at its first failure. A destination that writes such runs all or
-nothing (``deliver_key_runs``) is offered the whole batch first; the rounds follow only if it
-applied nothing. Recording a key's message wakes the loop when
-the key has more queued, so the next one is claimed at once rather than at the next poll.
+position, and a key stops at its first failure. A destination that writes such runs together
+(``deliver_key_runs``) is offered the whole batch first; what it did not apply then goes in
+rounds. Recording a key's message wakes the loop when the key has more queued, so the next one
+is claimed at once rather than at the next poll.
 """
 
 from __future__ import annotations
