@@ -105,7 +105,8 @@ def mapping_version(context: DestinationContext) -> Callable[[], str | None]:
 
 
 # How long a connection of the claim pool lives, and so its plan of the claim at most (an
-# ANALYZE of the messages table replaces the plan sooner).
+# ANALYZE of the messages table replaces the plan sooner): the plan's row estimates follow the
+# table's size and statistics when it was made.
 CLAIM_PLAN_LIFETIME_SECONDS = 60.0
 
 
@@ -130,7 +131,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             max_lifetime=CLAIM_PLAN_LIFETIME_SECONDS,
             open=False,
             kwargs=_session(config),
-            configure=_plan_once,
+            configure=plan_claims_once,
         ) as claims,
     ):
         await check_destination_names(pool, config, enabled)
@@ -290,10 +291,20 @@ def _session(config: Config) -> dict[str, Any]:
     return kwargs
 
 
-async def _plan_once(conn: psycopg.AsyncConnection[Any]) -> None:
-    """A claim pool's connection plans a prepared statement once. A SET rather than a startup
-    option, which a connection pooler such as PgBouncer refuses unless told to ignore it."""
-    await conn.execute("SET plan_cache_mode = force_generic_plan")
+async def plan_claims_once(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A claim pool's connection: its prepared claim gets one generic plan, made of index
+    probes only, whatever the table's size or statistics when it is made (see ``claim.claim``).
+    SETs rather than startup options, which a pooler such as PgBouncer refuses unless told to
+    ignore them."""
+    for setting in CLAIM_SETTINGS:
+        await conn.execute(setting)
+
+
+CLAIM_SETTINGS = (
+    "SET plan_cache_mode = force_generic_plan",
+    "SET enable_seqscan = off",
+    "SET enable_bitmapscan = off",
+)
 
 
 def _reload_on_hangup(mappings: MappingSet | None, log: Any) -> None:

@@ -66,15 +66,12 @@ class DestinationWorker:
         breaker: CircuitBreaker | None = None,
         claims: AsyncConnectionPool[Any] | None = None,
     ) -> None:
-        """``claims``: connections that plan the claim once (``plan_cache_mode`` set to
-        ``force_generic_plan``), used while a backlog is queued: a claim that came back full
-        says there is one. Otherwise, and without them, each claim is planned for the table as
-        it is then. The pool should renew its connections every minute or so, so no plan
-        outlives the table it was made for by long (an ANALYZE makes a new one sooner)."""
+        """``claims``: connections that run the claim as a prepared statement planned once
+        (see ``claim.claim`` and the daemon's ``plan_claims_once``); without them each claim is
+        parsed and planned at every call."""
         self.destination = destination
         self.pool = pool
         self.claims = claims
-        self._backlog = False  # the last claim came back full
         self.worker_id = worker_id
         self.settings = settings
         self.wakeup = wakeup
@@ -131,8 +128,7 @@ class DestinationWorker:
             )
             self.wakeup.clear()
             started = time.perf_counter()
-            claims = self.claims if self._backlog else None
-            async with (claims or self.pool).connection() as conn:
+            async with (self.claims or self.pool).connection() as conn:
                 batch = await claim.claim(
                     conn,
                     destination=self.destination.name,
@@ -140,9 +136,8 @@ class DestinationWorker:
                     limit=limit,
                     lease_seconds=self.settings.lease_seconds,
                     walk_from=self._walk_from,
-                    prepared=claims is not None,
+                    prepared=self.claims is not None,
                 )
-            self._backlog = len(batch) >= limit > 1
             self.metrics.claim_seconds.labels(self.destination.name).observe(
                 time.perf_counter() - started
             )

@@ -17,7 +17,7 @@ from dispatcher.core import claim
 from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.retry import RetryPolicy
 from dispatcher.core.worker import DestinationWorker, WorkerSettings
-from dispatcher.daemon import _plan_once
+from dispatcher.daemon import plan_claims_once
 
 
 class ScriptedDestination:
@@ -248,12 +248,11 @@ async def test_worker_delivers_unkeyed_messages_queued_behind_a_long_keys_backlo
     ]
 
 
-async def test_worker_claims_through_the_claim_pool_only_while_claims_come_back_full(
+async def test_worker_claims_through_the_claim_pool_on_one_generic_plan(
     db_url: str, conn: psycopg.Connection[Any], pool: AsyncConnectionPool[Any]
 ) -> None:
-    # Three keys of 100 and 50 unkeyed: batches of 20 come back full until the tail, so the
-    # worker claims through the statement planned once; every message still goes once, in
-    # key order.
+    # Three keys of 100 and 50 unkeyed, batches of 20: the worker claims through the statement
+    # planned once; every message still goes once, in key order.
     _publish(
         conn, [(f"k{n % 3}", f"{n}") for n in range(300)] + [(None, f"u{n}") for n in range(50)]
     )
@@ -265,7 +264,7 @@ async def test_worker_claims_through_the_claim_pool_only_while_claims_come_back_
         max_size=1,
         open=False,
         kwargs={"autocommit": True},
-        configure=_plan_once,  # the daemon's claim pool
+        configure=plan_claims_once,  # the daemon's claim pool
     ) as claims:
         worker = DestinationWorker(
             destination, pool, "w", settings, wakeup=asyncio.Event(), claims=claims
@@ -288,4 +287,4 @@ async def test_worker_claims_through_the_claim_pool_only_while_claims_come_back_
         ours = [int(seq) for seq in sent if not seq.startswith("u") and int(seq) % 3 == key]
         assert ours == sorted(ours)
     assert plans
-    assert plans[0][0] > 5  # the claims under the backlog ran on its one generic plan
+    assert plans[0][0] > 5  # the claims ran on its one generic plan
