@@ -37,8 +37,9 @@
 --   dispatchers did).
 -- * `claimed`: a run is cut at its first row another worker holds: nothing is ever claimed
 --   without every earlier message of its key.
--- The query is never prepared (a generic plan cached while the table was empty turns these
--- index scans into sequential scans once rows pile up).
+-- The daemon runs it prepared, on one generic plan per connection, with sequential and bitmap
+-- scans off on those connections (dispatcher/core/claim.py): a plan made while the table was
+-- empty, or while its statistics knew no ordering keys, would otherwise read the whole table.
 WITH RECURSIVE due AS MATERIALIZED (
     SELECT m.id, m.ordering_key, m.next_attempt_at, row_number() OVER queue AS rank
       FROM outbox.messages m
