@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 import structlog
 
 from dispatcher.core.destination import Result
-from dispatcher.destinations.salesforce import check_org_drift
+from dispatcher.destinations.salesforce import check_org_drift, writer
 from dispatcher.maintenance import check_drift
 from dispatcher.maintenance.scheduler import JobContext
 from outbox.shop import place_order, record_payment, refund
@@ -146,3 +147,23 @@ async def test_salesforce_lock_error_on_the_resent_update_is_retried_not_dead(
     (outcome,) = await org.destination.deliver(batch)
     assert (outcome.result, outcome.error_code) == (Result.RETRY, "UNABLE_TO_LOCK_ROW")
     assert [o.result for o in await org.destination.deliver(batch)] == [Result.DELIVERED]
+
+
+async def test_salesforce_records_held_back_behind_a_create_refused_as_existing_are_sent_after_it(
+    org: Org, shop: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: a customer's Contact and Account existed but were not remembered (a second
+    dispatcher wrote them), so their creates were refused as duplicates; the records behind
+    them in later calls (the new order and its lines) were held back as children of a refused
+    parent, and stayed unsent after the creates were resent as updates and applied: the
+    message was retried for nothing. One chunk a call puts those records in later calls."""
+    place(shop, "SO-1", email="ada@example.org")
+    assert set(await _deliver_all(org)) == {Result.DELIVERED}
+    shop.execute("DELETE FROM outbox.salesforce_ids")  # written elsewhere, not remembered here
+    place(shop, "SO-2", email="ada@example.org")
+    monkeypatch.setattr(writer, "PER_COMPOSITE", 1)
+    outcomes = await org.deliver_due()
+    assert [(o.result, o.error_code) for o in outcomes] == [(Result.DELIVERED, None)]
+    assert len(org.records("Contact")) == 1
+    assert len(org.records("Order")) == 2
+    assert len(org.records("OrderItem")) == 4

@@ -94,7 +94,7 @@ class SalesforceDestination:
         }
         sent = [w for w in plan.writes.values() if not w.unchanged]
         results.update(await self._send(plan, sent))
-        await self._resend_existing(plan, results)
+        await self._settle(plan, sent, results)
         async with self._pool.connection() as conn:
             await identity.remember(conn, self.name, plan.writes.values(), results)
         return [*plan.refused, *(self._outcome(m, results) for m in plan.messages)]
@@ -237,7 +237,9 @@ class SalesforceDestination:
             remaining = _still_needed(plan, remaining, results)
         return results
 
-    async def _resend_existing(self, plan: BatchPlan, results: Results) -> None:
+    async def _resend_existing(
+        self, plan: BatchPlan, results: Results, resent: set[Key] | None = None
+    ) -> bool:
         """Records sent for creation that may already exist (the crash window in ``plan``):
         Salesforce refused the duplicate external ID, or refused to add a record whose every
         field is set at create (a product of an order activated since) — then send the update
@@ -249,9 +251,12 @@ class SalesforceDestination:
             and (found := results.get(w.key)) is not None
             and found.error is not None
             and _may_exist(w, found.error)
+            and (resent is None or w.key not in resent)
         ]
         if not again:
-            return
+            return False
+        if resent is not None:
+            resent.update(w.key for w in again)
         self._log.info("records existed though not remembered; sent as updates",
                        records=len(again))  # fmt: skip
         for key, result in (await self._send(plan, again)).items():
@@ -260,6 +265,22 @@ class SalesforceDestination:
             original = results[key].error
             if result.error is None or (original is not None and original.code == EXISTS_CODE):
                 results[key] = result
+        return True
+
+    async def _settle(self, plan: BatchPlan, sent: list[RecordWrite], results: Results) -> None:
+        """Creates refused because the record existed are resent as updates; then the records
+        ``_send`` held back as children of those refusals are sent, which may meet existing
+        records in turn. Without the second step their messages were retried with nothing
+        wrong (a new order behind a customer another dispatcher had just written). Each pass
+        sends only records not sent or resent before, so the passes end."""
+        resent: set[Key] = set()
+        for _ in range(len(sent) + 1):
+            if not await self._resend_existing(plan, results, resent):
+                return
+            held = _still_needed(plan, [w for w in sent if w.key not in results], results)
+            if not held:
+                return
+            results.update(await self._send(plan, held))
 
     def _outcome(self, plan: MessagePlan, results: Results) -> Outcome:
         for key in plan.keys:
