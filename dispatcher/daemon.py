@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import psycopg
 import structlog
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
@@ -27,6 +26,7 @@ from dispatcher.config import (
     DestinationConfig,
     SalesforceDestinationConfig,
 )
+from dispatcher.core import claim
 from dispatcher.core.breaker import CircuitBreaker
 from dispatcher.core.errors import ConfigError, ConfigIssue
 from dispatcher.core.listener import Listener
@@ -131,7 +131,7 @@ async def run(config: Config, database_url: str, *, stopping: asyncio.Event | No
             max_lifetime=CLAIM_PLAN_LIFETIME_SECONDS,
             open=False,
             kwargs=_session(config),
-            configure=plan_claims_once,
+            configure=claim.plan_once,
         ) as claims,
     ):
         await check_destination_names(pool, config, enabled)
@@ -289,22 +289,6 @@ def _session(config: Config) -> dict[str, Any]:
     if not config.dispatcher.synchronous_commit:
         kwargs["options"] = "-c synchronous_commit=off"
     return kwargs
-
-
-async def plan_claims_once(conn: psycopg.AsyncConnection[Any]) -> None:
-    """A claim pool's connection: its prepared claim gets one generic plan, made of index
-    probes only, whatever the table's size or statistics when it is made (see ``claim.claim``).
-    SETs rather than startup options, which a pooler such as PgBouncer refuses unless told to
-    ignore them."""
-    for setting in CLAIM_SETTINGS:
-        await conn.execute(setting)
-
-
-CLAIM_SETTINGS = (
-    "SET plan_cache_mode = force_generic_plan",
-    "SET enable_seqscan = off",
-    "SET enable_bitmapscan = off",
-)
 
 
 def _reload_on_hangup(mappings: MappingSet | None, log: Any) -> None:

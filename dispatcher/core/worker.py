@@ -66,9 +66,9 @@ class DestinationWorker:
         breaker: CircuitBreaker | None = None,
         claims: AsyncConnectionPool[Any] | None = None,
     ) -> None:
-        """``claims``: connections that run the claim as a prepared statement planned once
-        (see ``claim.claim`` and the daemon's ``plan_claims_once``); without them each claim is
-        parsed and planned at every call."""
+        """``claims``: connections set up by ``claim.plan_once``, on which the claim runs as a
+        prepared statement planned once; without them each claim is parsed and planned at
+        every call."""
         self.destination = destination
         self.pool = pool
         self.claims = claims

@@ -17,7 +17,6 @@ from dispatcher.core import claim, record
 from dispatcher.core.destination import Outcome, Result
 from dispatcher.core.record import Finished
 from dispatcher.core.retry import RetryPolicy, decide
-from dispatcher.daemon import CLAIM_SETTINGS, plan_claims_once
 
 
 @pytest.fixture
@@ -535,7 +534,7 @@ async def test_a_claim_planned_once_takes_what_a_claim_planned_each_time_takes(
     async def three_claims(prepared: bool) -> list[list[int]]:
         async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as claimer:
             if prepared:
-                await plan_claims_once(claimer)
+                await claim.plan_once(claimer)
             taken = []
             walk_from = None
             for _ in range(3):
@@ -602,7 +601,7 @@ def test_a_claim_planned_on_statistics_without_keys_still_probes_keys_by_index(
     values = {"destination": "'webhook'", "worker": "'w'", "limit": "100", "lease_seconds": "30"}
     arguments = ", ".join(values.get(name, "NULL") for name in names)
     with psycopg.connect(db_url, autocommit=True) as claimer:
-        for setting in CLAIM_SETTINGS:
+        for setting in claim.PLAN_ONCE:
             claimer.execute(setting)
         claimer.execute(f"PREPARE claim ({', '.join(types[n] for n in names)}) AS {text}")
         claimer.execute("BEGIN")

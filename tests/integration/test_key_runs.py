@@ -17,7 +17,6 @@ from dispatcher.core import claim
 from dispatcher.core.destination import Message, Outcome, Result
 from dispatcher.core.retry import RetryPolicy
 from dispatcher.core.worker import DestinationWorker, WorkerSettings
-from dispatcher.daemon import plan_claims_once
 
 
 class ScriptedDestination:
@@ -264,7 +263,7 @@ async def test_worker_claims_through_the_claim_pool_on_one_generic_plan(
         max_size=1,
         open=False,
         kwargs={"autocommit": True},
-        configure=plan_claims_once,  # the daemon's claim pool
+        configure=claim.plan_once,  # as the daemon's claim pool
     ) as claims:
         worker = DestinationWorker(
             destination, pool, "w", settings, wakeup=asyncio.Event(), claims=claims
