@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -341,17 +341,12 @@ class DestinationWorker:
     def _account(
         self, results: Sequence[Finished], applied: set[int], took: Any, untried: int = 0
     ) -> None:
-        counts: dict[str, int] = {}
-        by_event: dict[tuple[str, str], int] = {}
         name = self.destination.name
-        for r in results:
-            outcome = r.decision.outcome.value
-            counts[outcome] = counts.get(outcome, 0) + 1
-            by_event[r.message.event_type, outcome] = (
-                by_event.get((r.message.event_type, outcome), 0) + 1
-            )
+        by_event = Counter((r.message.event_type, r.decision.outcome.value) for r in results)
+        counts: Counter[str] = Counter()
         for (event_type, outcome), count in by_event.items():
             self.metrics.outcomes.labels(name, event_type, outcome).inc(count)
+            counts[outcome] += count
         self.metrics.attempt_seconds.labels(name).observe(took.total_seconds())
         budget = getattr(self.destination, "api_budget_used", None)
         used = budget() if callable(budget) else None
@@ -365,7 +360,7 @@ class DestinationWorker:
             correlation_ids=sorted(
                 {str(r.message.correlation_id) for r in results if r.message.correlation_id}
             ),
-            outcomes=counts,
+            outcomes=dict(counts),
             stale=len(results) + untried - len(applied),
             untried=untried,
             errors=sorted({r.decision.error_code or "" for r in failed})[:5],

@@ -237,13 +237,12 @@ class SalesforceDestination:
             remaining = _still_needed(plan, remaining, results)
         return results
 
-    async def _resend_existing(
-        self, plan: BatchPlan, results: Results, resent: set[Key] | None = None
-    ) -> bool:
+    async def _resend_existing(self, plan: BatchPlan, results: Results, resent: set[Key]) -> bool:
         """Records sent for creation that may already exist (the crash window in ``plan``):
         Salesforce refused the duplicate external ID, or refused to add a record whose every
         field is set at create (a product of an order activated since) — then send the update
-        body instead, as an upsert; fields it leaves out keep what Salesforce holds."""
+        body instead, as an upsert; fields it leaves out keep what Salesforce holds. Keys in
+        ``resent`` were resent already and are not again; those resent now are added."""
         again = [
             dataclasses.replace(w, operation=Operation.UPDATE, body=w.update_body)
             for w in plan.writes.values()
@@ -251,12 +250,11 @@ class SalesforceDestination:
             and (found := results.get(w.key)) is not None
             and found.error is not None
             and _may_exist(w, found.error)
-            and (resent is None or w.key not in resent)
+            and w.key not in resent
         ]
         if not again:
             return False
-        if resent is not None:
-            resent.update(w.key for w in again)
+        resent.update(w.key for w in again)
         self._log.info("records existed though not remembered; sent as updates",
                        records=len(again))  # fmt: skip
         for key, result in (await self._send(plan, again)).items():
