@@ -219,21 +219,35 @@ async def test_claim_uses_its_index_and_is_never_prepared(
     conn.execute("ANALYZE outbox.messages")
     from outbox.queries import query
 
-    plan = conn.execute(
-        "EXPLAIN " + query("claim_messages"),
-        {
-            "destination": "webhook",
-            "worker": "w",
-            "limit": 100,
-            "lease_seconds": 30,
-            "walk_from": None,
-            "now": None,
-        },
-    ).fetchall()
+    plan = conn.execute("EXPLAIN " + query("claim_messages"), CLAIM_PARAMS).fetchall()
     text = "\n".join(row[0] for row in plan)
     assert "messages_claimable_idx" in text
     assert "messages_unkeyed_claimable_idx" in text
     assert "Seq Scan on messages" not in text
+
+
+CLAIM_PARAMS = {
+    "destination": "webhook",
+    "worker": "w",
+    "limit": 100,
+    "lease_seconds": 30,
+    "walk_from": None,
+    "now": None,
+}
+
+
+def _explained_claim(
+    conn: psycopg.Connection[Any], *, walk_from: str | None = None, buffers: bool = False
+) -> dict[str, Any]:
+    """The plan of one claim of 100 from 'webhook', run (EXPLAIN ANALYZE), as JSON."""
+    from outbox.queries import query
+
+    options = "ANALYZE, BUFFERS, FORMAT JSON" if buffers else "ANALYZE, FORMAT JSON"
+    params = {**CLAIM_PARAMS, "walk_from": walk_from}
+    row = conn.execute(f"EXPLAIN ({options}) " + query("claim_messages"), params).fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]["Plan"]
+    return plan
 
 
 def _rows_read(node: dict[str, Any]) -> int:
@@ -264,23 +278,10 @@ def test_claim_reads_the_same_rows_however_the_backlog_is_spread_over_keys(
     )
     conn.commit()
     conn.execute("ANALYZE outbox.messages")
-    from outbox.queries import query
 
-    params = {
-        "destination": "webhook",
-        "worker": "w",
-        "limit": 100,
-        "lease_seconds": 30,
-        "walk_from": None,
-        "now": None,
-    }
     claimed = []
     for _ in range(3):  # the second and third claims find the first keys in flight
-        row = conn.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + query("claim_messages"), params
-        ).fetchone()
-        assert row is not None
-        plan = row[0][0]["Plan"]
+        plan = _explained_claim(conn)
         claimed.append(plan["Actual Rows"])
         # The old claim read the whole backlog (an index probe per row) whenever fewer keys
         # than the limit were live; this one reads a bounded number of rows.
@@ -304,22 +305,9 @@ def test_claim_reads_a_bounded_number_of_rows_while_one_long_key_drains(
         """
     )
     conn.commit()
-    from outbox.queries import query
 
-    params = {
-        "destination": "webhook",
-        "worker": "w",
-        "limit": 100,
-        "lease_seconds": 30,
-        "walk_from": "k0",
-        "now": None,
-    }
     for _ in range(5):
-        row = conn.execute(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + query("claim_messages"), params
-        ).fetchone()
-        assert row is not None
-        plan = row[0][0]["Plan"]
+        plan = _explained_claim(conn, walk_from="k0")
         assert plan["Actual Rows"] == 100
         assert _rows_read(plan) <= 1500
         conn.execute("UPDATE outbox.messages SET status = 'delivered' WHERE status = 'in_flight'")
@@ -408,22 +396,9 @@ def test_claim_reads_a_bounded_number_of_rows_for_unkeyed_messages_after_a_long_
     # would read the whole backlog; their own index gives exactly the rows taken.
     _long_key_then_unkeyed(conn, backlog=20_000, unkeyed=1_000)
     conn.execute("ANALYZE outbox.messages")
-    from outbox.queries import query
 
-    params = {
-        "destination": "webhook",
-        "worker": "w",
-        "limit": 100,
-        "lease_seconds": 30,
-        "walk_from": "k0",
-        "now": None,
-    }
     for n in range(5):
-        row = conn.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query("claim_messages"), params
-        ).fetchone()
-        assert row is not None
-        plan = row[0][0]["Plan"]
+        plan = _explained_claim(conn, walk_from="k0", buffers=True)
         # k0's head with 99 unkeyed messages first; then only unkeyed ones, k0's head in flight.
         assert plan["Actual Rows"] == 100
         assert _rows_read(plan) <= 1500, n
@@ -598,8 +573,8 @@ def test_a_claim_planned_on_statistics_without_keys_still_probes_keys_by_index(
         "walk_from": "text",
         "now": "timestamptz",
     }
-    values = {"destination": "'webhook'", "worker": "'w'", "limit": "100", "lease_seconds": "30"}
-    arguments = ", ".join(values.get(name, "NULL") for name in names)
+    literal = {key: "NULL" if value is None else repr(value) for key, value in CLAIM_PARAMS.items()}
+    arguments = ", ".join(literal[name] for name in names)
     with psycopg.connect(db_url, autocommit=True) as claimer:
         for setting in claim.PLAN_ONCE:
             claimer.execute(setting)
